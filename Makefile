@@ -1,0 +1,43 @@
+# agentq — the two commands a new machine needs are `make run` and `make test`.
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+BIN_DIR = $(shell $(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)
+
+.PHONY: run test bench build deps clean
+
+# System packages the build needs: the SQLite headers (GRDB links the system libsqlite3)
+# and bubblewrap for the agents' sandboxed tools.
+deps:
+	@missing=""; \
+	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing >/dev/null \
+			|| { echo "could not install$$missing: install them with apt-get and run make again" >&2; exit 1; }; \
+	fi
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --product agentq
+
+# The main job: submit the example prompts on the default home (~/.agentq or $AGENTQ_HOME),
+# run them to the end, and show where the results are.
+run: build
+	$(BIN_DIR)/agentq submit jobs/examples/hello.jsonl --agent echo
+	$(BIN_DIR)/agentq worker --drain
+	@echo "one result file per job in $${AGENTQ_HOME:-$$HOME/.agentq}/results; e.g.:"
+	@ls -t "$${AGENTQ_HOME:-$$HOME/.agentq}/results" | head -n 1 | sed "s|^|  $${AGENTQ_HOME:-$$HOME/.agentq}/results/|"
+
+test: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+
+# Throughput figures, in release mode. Figures, not pass/fail.
+bench: deps
+	$(SWIFT) build -c release --product agentq-bench
+	$(SWIFT) build -c release --product agentq
+	$$($(SWIFT) build -c release --show-bin-path)/agentq-bench --agentq $$($(SWIFT) build -c release --show-bin-path)/agentq
+
+clean:
+	rm -rf .build

@@ -1,0 +1,25 @@
+/// An error from agentq's product layer, with a code a caller can `catch` on.
+///
+/// ```swift
+/// catch let error as AgentQError where error.code == .unknownAgent { ... }
+/// ```
+public struct AgentQError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case invalidHome = "invalid_home"
+        case invalidAgent = "invalid_agent"
+        case unknownAgent = "unknown_agent"
+        case invalidInput = "invalid_input"
+        case notFound = "not_found"
+        case io
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import JobQueue
+
+/// agentq on one home directory: the job store, the agents, the result files, and workers.
+///
+/// ```swift
+/// let queue = try AgentQueue(home: AgentQHome.resolve(explicit: nil))
+/// let report = try queue.submit(Data(contentsOf: url), options: SubmitOptions(source: url.path))
+/// try queue.makeWorker(WorkerOptions(mode: .drain)).run()
+/// ```
+public final class AgentQueue: Sendable {
+    public let home: AgentQHome
+    public let database: SQLiteDatabase
+    public let store: any JobStore
+    public let agents: any AgentStore
+    public let results: ResultWriter
+
+    /// Opens (creating when missing) the home directory and its database.
+    /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
+    public init(home: AgentQHome) throws {
+        try home.prepare()
+        self.home = home
+        database = try SQLiteDatabase(
+            path: home.databasePath, migrations: SQLiteJobStore.migrations + SQLiteAgentStore.migrations)
+        store = SQLiteJobStore(database: database)
+        agents = SQLiteAgentStore(database: database)
+        results = ResultWriter(directory: home.resultsDirectory)
+    }
+
+    /// Enqueues a bulk prompt file as one batch.
+    /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
+    public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
+        try Submitter(store: store, agents: agents).submit(data, options: options)
+    }
+
+    /// A worker pool that runs agent turns and writes result files.
+    public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
+        WorkerPool(store: store, handler: TurnRunner(agents: agents), sink: results, options: options)
+    }
+
+    /// Cancels jobs; the ones that were queued get their result file at once.
+    public func cancel(_ selector: JobSelector) throws -> [CancelOutcome] {
+        let outcomes = try store.cancel(selector, now: .now)
+        try writePendingResults()
+        return outcomes
+    }
+
+    /// Puts failed or cancelled jobs back in the queue, removing their old result files.
+    public func retry(ids: [String]) throws -> [RetryOutcome] {
+        let outcomes = try store.retry(ids: ids, now: .now)
+        for outcome in outcomes where outcome.effect == .requeued { results.remove(jobID: outcome.id) }
+        return outcomes
+    }
+
+    /// Writes the result file of every finished job that does not have one yet.
+    public func writePendingResults() throws {
+        while true {
+            let jobs = try store.undeliveredJobs(limit: 1000)
+            if jobs.isEmpty { return }
+            try results.deliver(jobs)
+            try store.markDelivered(jobs.map(\.seq))
+            if jobs.count < 1000 { return }
+        }
+    }
+}

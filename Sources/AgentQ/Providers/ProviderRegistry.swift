@@ -1,0 +1,34 @@
+/// Maps an agent's `provider` field to the code that answers for it.
+public enum ProviderRegistry {
+    public static let knownProviders = ["echo"]
+
+    /// - throws: ``AgentQError`` `.invalidAgent` when the provider is unknown.
+    public static func provider(for agent: AgentDefinition) throws -> any ModelProvider {
+        switch agent.provider {
+        case "echo": return EchoProvider()
+        default: throw AgentQError(.invalidAgent, "agent '\(agent.name)': unknown provider '\(agent.provider)'")
+        }
+    }
+
+    /// Checks the provider-specific `options` of a definition.
+    /// - throws: ``AgentQError`` `.invalidAgent` naming `source` and the option.
+    static func validateOptions(of agent: AgentDefinition, source: String) throws {
+        guard agent.provider == "echo" else { return }
+        for (name, value) in agent.options {
+            switch name {
+            case "latency_ms", "fail_first":
+                guard let number = value.intValue, number >= 0 else {
+                    throw AgentQError(.invalidAgent, "\(source): option '\(name)' must be a whole number ≥ 0")
+                }
+            case "fail_permanently":
+                guard value.boolValue != nil else {
+                    throw AgentQError(.invalidAgent, "\(source): option '\(name)' must be true or false")
+                }
+            default:
+                throw AgentQError(
+                    .invalidAgent,
+                    "\(source): unknown option '\(name)' for provider echo (known: \(EchoProvider.optionNames.joined(separator: ", ")))")
+            }
+        }
+    }
+}

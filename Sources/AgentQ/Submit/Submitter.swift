@@ -1,0 +1,64 @@
+import Foundation
+import JobQueue
+
+/// Turns a bulk prompt file into one batch of jobs, in one transaction.
+///
+/// Every line is checked first (JSON, UTF-8, input, fields, that its agent exists). Unless
+/// ``SubmitOptions/skipInvalid`` is set, one bad line rejects the file and nothing is enqueued.
+///
+/// ```swift
+/// let report = try Submitter(store: store, agents: agents)
+///     .submit(data, options: SubmitOptions(source: "prompts.jsonl"))
+/// ```
+public struct Submitter: Sendable {
+    public let store: any JobStore
+    public let agents: any AgentStore
+
+    public init(store: any JobStore, agents: any AgentStore) {
+        self.store = store
+        self.agents = agents
+    }
+
+    /// - throws: ``SubmitRejected`` listing every bad line, or a ``JobQueue/StoreError``.
+    public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
+        let entries = BulkFileParser.parse(data, source: options.source)
+        guard !entries.isEmpty else {
+            throw SubmitRejected(invalidLines: [], fileProblem: "\(options.source): no jobs (the file has no lines)")
+        }
+        var lines: [BulkLine] = []
+        var invalid: [InvalidLine] = []
+        lines.reserveCapacity(entries.count)
+        var knownAgents: [String: Bool] = [:]
+        for entry in entries {
+            switch entry {
+            case .invalid(let problem):
+                invalid.append(problem)
+            case .line(let line):
+                let agent = line.agent ?? options.defaultAgent
+                if knownAgents[agent] == nil { knownAgents[agent] = try agents.agent(named: agent) != nil }
+                if knownAgents[agent] == true {
+                    lines.append(line)
+                } else {
+                    invalid.append(InvalidLine(
+                        source: options.source, line: line.lineNumber,
+                        reason: "unknown agent '\(agent)' (add it with: agentq agents add FILE.json)"))
+                }
+            }
+        }
+        if !invalid.isEmpty && !options.skipInvalid {
+            throw SubmitRejected(invalidLines: invalid, fileProblem: nil)
+        }
+        guard !lines.isEmpty else {
+            throw SubmitRejected(invalidLines: invalid, fileProblem: "\(options.source): no valid lines; nothing was enqueued")
+        }
+        let summary = try store.enqueue(batch: NewBatch(source: options.source)) { inserter in
+            for line in lines {
+                try inserter.insert(NewJob(
+                    customID: line.customID, lane: line.session, handler: line.agent ?? options.defaultAgent,
+                    input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
+                    runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts))
+            }
+        }
+        return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: invalid)
+    }
+}

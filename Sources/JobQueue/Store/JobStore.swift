@@ -1,0 +1,202 @@
+/// The storage driver the queue engine runs on.
+///
+/// Every method is one atomic step, safe to call from many processes against the same
+/// storage at once. ``SQLiteJobStore`` is the driver today; a server database driver must
+/// keep the same guarantees: claims never hand one job to two workers, lanes run one job at
+/// a time in submission order, and a finished job is delivered to the ``FinishedJobSink``
+/// at least once.
+public protocol JobStore: Sendable {
+    /// Inserts jobs in one transaction: all of them, or none if `body` throws.
+    ///
+    /// ```swift
+    /// let summary = try store.enqueue(batch: NewBatch(source: "prompts.jsonl")) { inserter in
+    ///     for line in lines { try inserter.insert(NewJob(handler: "echo", input: line)) }
+    /// }
+    /// ```
+    /// - throws: whatever `body` throws, or a ``StoreError``.
+    func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary
+
+    /// Applies finished attempts, marks delivered jobs, then claims jobs — in one transaction.
+    /// - throws: a ``StoreError``.
+    func exchange(_ request: ExchangeRequest) throws -> ExchangeResult
+
+    /// Renews the lease of every job `workerID` runs.
+    /// - returns: each of those jobs, with whether a cancel was requested.
+    func heartbeat(workerID: String, leaseUntil: Timestamp) throws -> [LeaseState]
+
+    /// Requeues (or fails, when out of attempts) running jobs whose lease expired before `now`.
+    /// - returns: how many jobs were rescued.
+    func rescueExpiredLeases(now: Timestamp) throws -> Int
+
+    /// Finished jobs that were not yet delivered to the sink (after a crash, or finished by another process).
+    func undeliveredJobs(limit: Int) throws -> [Job]
+
+    /// Records that these finished jobs reached the sink.
+    func markDelivered(_ seqs: [Int64]) throws
+
+    /// Whether any job in `scope` is queued (now or for a later retry) or running.
+    func hasUnfinishedJobs(in scope: ClaimScope) throws -> Bool
+
+    /// Cancels queued jobs at once and asks the workers of running ones to stop.
+    func cancel(_ selector: JobSelector, now: Timestamp) throws -> [CancelOutcome]
+
+    /// Puts failed or cancelled jobs back in the queue with fresh attempts.
+    func retry(ids: [String], now: Timestamp) throws -> [RetryOutcome]
+
+    func job(id: String) throws -> Job?
+    func jobs(matching filter: JobFilter) throws -> [Job]
+    func attempts(ofJob id: String) throws -> [AttemptRecord]
+    func batch(id: String) throws -> Batch?
+    func batches(limit: Int) throws -> [Batch]
+    func counts(batchID: String?) throws -> JobCounts
+}
+
+/// Inserts jobs inside ``JobStore/enqueue(batch:_:)``.
+public protocol JobInserter {
+    /// - returns: the new job's ID.
+    @discardableResult
+    func insert(_ job: NewJob) throws -> String
+}
+
+/// A batch to create along with the jobs of one ``JobStore/enqueue(batch:_:)``.
+public struct NewBatch: Sendable {
+    public var id: String
+    public var source: String?
+    public init(id: String = SortableID.make(prefix: "bat_"), source: String?) {
+        self.id = id
+        self.source = source
+    }
+}
+
+public struct EnqueueSummary: Sendable {
+    public var batchID: String?
+    public var count: Int
+}
+
+/// The end of one attempt, reported by a worker.
+public struct JobOutcome: Sendable {
+    public enum Resolution: Sendable {
+        case succeeded(output: String)
+        case failed(JobError, output: String?)
+        case cancelled(JobError, output: String?)
+        /// Back to the queue, not before `at`; the error is recorded as this attempt's.
+        case retry(JobError, at: Timestamp, output: String?)
+        /// Back to the queue at once without counting the attempt (worker shutdown).
+        case requeue
+    }
+
+    public var job: Job
+    public var resolution: Resolution
+
+    public init(job: Job, resolution: Resolution) {
+        self.job = job
+        self.resolution = resolution
+    }
+}
+
+/// One round trip of a worker to the store: see ``JobStore/exchange(_:)``.
+public struct ExchangeRequest: Sendable {
+    public var workerID: String
+    public var now: Timestamp
+    public var outcomes: [JobOutcome]
+    public var delivered: [Int64]
+    public var claimLimit: Int
+    public var claimScope: ClaimScope
+    public var leaseMilliseconds: Int64
+
+    public init(
+        workerID: String, now: Timestamp, outcomes: [JobOutcome] = [], delivered: [Int64] = [],
+        claimLimit: Int = 0, claimScope: ClaimScope = .all, leaseMilliseconds: Int64 = 30_000
+    ) {
+        self.claimScope = claimScope
+        self.workerID = workerID
+        self.now = now
+        self.outcomes = outcomes
+        self.delivered = delivered
+        self.claimLimit = claimLimit
+        self.leaseMilliseconds = leaseMilliseconds
+    }
+}
+
+public struct ExchangeResult: Sendable {
+    /// Jobs that reached an end state in this exchange, to deliver to the sink.
+    public var finished: [Job]
+    /// Newly claimed jobs, highest priority first, then in submission order.
+    public var claimed: [Job]
+}
+
+/// A running job's lease as a heartbeat saw it.
+public struct LeaseState: Sendable, Hashable {
+    public var seq: Int64
+    public var cancelRequested: Bool
+}
+
+/// Which jobs a worker may claim.
+public enum ClaimScope: Sendable, Hashable {
+    case all
+    /// Only the jobs of one batch (a `submit --wait` running its own batch).
+    case batch(String)
+    /// Only the jobs of one lane (a session's turn run in the foreground).
+    case lane(String)
+
+    var batchID: String? { if case .batch(let id) = self { return id } else { return nil } }
+    var lane: String? { if case .lane(let key) = self { return key } else { return nil } }
+}
+
+/// Which jobs a cancel applies to.
+public enum JobSelector: Sendable {
+    case ids([String])
+    case batch(String)
+    case lane(String)
+}
+
+public struct CancelOutcome: Sendable, Hashable {
+    public enum Effect: String, Sendable {
+        /// It was queued and is now cancelled.
+        case cancelled
+        /// It is running; its worker was asked to stop.
+        case cancelRequested = "cancel_requested"
+        /// It had already finished; nothing changed.
+        case alreadyFinished = "already_finished"
+        case notFound = "not_found"
+    }
+    public var id: String
+    public var effect: Effect
+    public var status: JobStatus?
+}
+
+public struct RetryOutcome: Sendable, Hashable {
+    public enum Effect: String, Sendable {
+        case requeued
+        /// Only failed or cancelled jobs can be retried.
+        case notRetryable = "not_retryable"
+        case notFound = "not_found"
+    }
+    public var id: String
+    public var effect: Effect
+    public var status: JobStatus?
+}
+
+/// Which jobs ``JobStore/jobs(matching:)`` returns, in submission order.
+public struct JobFilter: Sendable {
+    public var status: JobStatus?
+    public var batchID: String?
+    public var lane: String?
+    /// Only jobs after this `seq`, for paging.
+    public var afterSeq: Int64?
+    public var limit: Int?
+    /// Newest first instead of oldest first.
+    public var newestFirst: Bool
+
+    public init(
+        status: JobStatus? = nil, batchID: String? = nil, lane: String? = nil, afterSeq: Int64? = nil,
+        limit: Int? = nil, newestFirst: Bool = false
+    ) {
+        self.status = status
+        self.batchID = batchID
+        self.lane = lane
+        self.afterSeq = afterSeq
+        self.limit = limit
+        self.newestFirst = newestFirst
+    }
+}

@@ -1,0 +1,503 @@
+import Foundation
+import GRDB
+
+/// The SQLite driver of ``JobStore``: one table of jobs, claimed with a single
+/// `UPDATE … RETURNING` under SQLite's write lock, so no two workers ever hold one job.
+///
+/// ```swift
+/// let database = try SQLiteDatabase(path: path, migrations: SQLiteJobStore.migrations)
+/// let store = SQLiteJobStore(database: database)
+/// ```
+public final class SQLiteJobStore: JobStore {
+    public let database: SQLiteDatabase
+
+    public init(database: SQLiteDatabase) {
+        self.database = database
+    }
+
+    /// The engine's schema, in order.
+    public static let migrations: [SQLiteMigration] = [
+        SQLiteMigration("jobqueue-1-jobs", sql: """
+            CREATE TABLE jobs (
+                seq INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                custom_id TEXT,
+                batch_id TEXT,
+                lane TEXT,
+                handler TEXT NOT NULL,
+                input TEXT NOT NULL,
+                metadata TEXT,
+                priority INTEGER NOT NULL DEFAULT 0,
+                run_at INTEGER NOT NULL,
+                max_attempts INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL,
+                cancel_requested INTEGER NOT NULL DEFAULT 0,
+                output TEXT,
+                error_type TEXT,
+                error_message TEXT,
+                created_at INTEGER NOT NULL,
+                started_at INTEGER,
+                finished_at INTEGER,
+                worker_id TEXT,
+                lease_until INTEGER,
+                delivery_pending INTEGER NOT NULL DEFAULT 0
+            );
+            -- The claim query walks this index in claim order and never sees finished rows.
+            CREATE INDEX jobs_claimable ON jobs (priority DESC, seq) WHERE status = 'queued';
+            -- Lane ordering: is an earlier job of this lane still open?
+            CREATE INDEX jobs_lane_open ON jobs (lane, seq) WHERE status IN ('queued', 'running');
+            -- Heartbeats and lease rescue only look at running rows.
+            CREATE INDEX jobs_running ON jobs (worker_id, lease_until) WHERE status = 'running';
+            CREATE INDEX jobs_undelivered ON jobs (seq) WHERE delivery_pending = 1;
+            CREATE INDEX jobs_batch ON jobs (batch_id, seq);
+            CREATE TABLE batches (
+                id TEXT PRIMARY KEY NOT NULL,
+                source TEXT,
+                created_at INTEGER NOT NULL
+            );
+            CREATE TABLE job_attempt_errors (
+                job_seq INTEGER NOT NULL,
+                attempt INTEGER NOT NULL,
+                error_type TEXT NOT NULL,
+                error_message TEXT NOT NULL,
+                at INTEGER NOT NULL
+            );
+            CREATE INDEX job_attempt_errors_job ON job_attempt_errors (job_seq, attempt);
+            """),
+    ]
+
+    static let columns = """
+        seq, id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at, max_attempts, \
+        attempts, status, cancel_requested, output, error_type, error_message, created_at, started_at, \
+        finished_at, worker_id
+        """
+
+    static func job(from row: Row) -> Job {
+        let errorType: String? = row[15]
+        return Job(
+            seq: row[0], id: row[1], customID: row[2], batchID: row[3], lane: row[4], handler: row[5],
+            input: row[6], metadata: row[7], priority: row[8], runAt: Timestamp(milliseconds: row[9]),
+            maxAttempts: row[10], attempts: row[11], status: JobStatus(rawValue: row[12]) ?? .failed,
+            cancelRequested: row[13], output: row[14],
+            error: errorType.map { JobError(type: $0, message: row[16] ?? "") },
+            createdAt: Timestamp(milliseconds: row[17]),
+            startedAt: (row[18] as Int64?).map(Timestamp.init(milliseconds:)),
+            finishedAt: (row[19] as Int64?).map(Timestamp.init(milliseconds:)),
+            workerID: row[20])
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.pool.write(body)
+        } catch let error as DatabaseError {
+            throw StoreError(.database, error.message ?? "\(error)")
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.pool.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError(.database, error.message ?? "\(error)")
+        }
+    }
+
+    // MARK: - Enqueue
+
+    private final class Inserter: JobInserter {
+        let statement: Statement
+        let batchID: String?
+        let now: Int64
+        var count = 0
+
+        init(db: Database, batchID: String?, now: Int64) throws {
+            statement = try db.cachedStatement(sql: """
+                INSERT INTO jobs (id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at,
+                                  max_attempts, status, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                """)
+            self.batchID = batchID
+            self.now = now
+        }
+
+        func insert(_ job: NewJob) throws -> String {
+            let id = SortableID.make(prefix: "job_")
+            statement.setUncheckedArguments([
+                id, job.customID, batchID, job.lane, job.handler, job.input, job.metadata, job.priority,
+                job.runAt?.milliseconds ?? now, job.maxAttempts, now,
+            ])
+            try statement.execute()
+            count += 1
+            return id
+        }
+    }
+
+    public func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
+        try write { db in
+            let now = Timestamp.now.milliseconds
+            if let batch {
+                try db.execute(
+                    sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
+                    arguments: [batch.id, batch.source, now])
+            }
+            let inserter = try Inserter(db: db, batchID: batch?.id, now: now)
+            try body(inserter)
+            return EnqueueSummary(batchID: batch?.id, count: inserter.count)
+        }
+    }
+
+    // MARK: - Workers
+
+    public func exchange(_ request: ExchangeRequest) throws -> ExchangeResult {
+        try write { db in
+            var finished: [Job] = []
+            for outcome in request.outcomes {
+                if let job = try apply(outcome, workerID: request.workerID, now: request.now, db: db),
+                    job.status.isFinished
+                {
+                    finished.append(job)
+                }
+            }
+            if !request.delivered.isEmpty {
+                let statement = try db.cachedStatement(sql: "UPDATE jobs SET delivery_pending = 0 WHERE seq = ?")
+                for seq in request.delivered {
+                    statement.setUncheckedArguments([seq])
+                    try statement.execute()
+                }
+            }
+            var claimed: [Job] = []
+            if request.claimLimit > 0 {
+                let statement = try db.cachedStatement(sql: """
+                    UPDATE jobs
+                    SET status = 'running', worker_id = ?1, lease_until = ?2, attempts = attempts + 1, started_at = ?3
+                    WHERE seq IN (
+                        SELECT seq FROM jobs AS j
+                        WHERE status = 'queued' AND run_at <= ?3
+                          AND (?5 IS NULL OR batch_id = ?5) AND (?6 IS NULL OR lane = ?6)
+                          AND (lane IS NULL OR NOT EXISTS (
+                                SELECT 1 FROM jobs AS earlier
+                                WHERE earlier.lane = j.lane AND earlier.seq < j.seq
+                                  AND earlier.status IN ('queued', 'running')))
+                        ORDER BY priority DESC, seq
+                        LIMIT ?4)
+                    RETURNING \(Self.columns)
+                    """)
+                claimed = try Row.fetchAll(
+                    statement,
+                    arguments: [
+                        request.workerID, request.now.milliseconds + request.leaseMilliseconds,
+                        request.now.milliseconds, request.claimLimit, request.claimScope.batchID,
+                        request.claimScope.lane,
+                    ]
+                ).map(Self.job(from:))
+                claimed.sort { ($0.priority, -$0.seq) > ($1.priority, -$1.seq) }
+            }
+            return ExchangeResult(finished: finished, claimed: claimed)
+        }
+    }
+
+    /// Applies one outcome if the job is still this worker's; returns the job as it now stands.
+    private func apply(_ outcome: JobOutcome, workerID: String, now: Timestamp, db: Database) throws -> Job? {
+        let seq = outcome.job.seq
+        let guardClause = "WHERE seq = ? AND status = 'running' AND worker_id = ? RETURNING \(Self.columns)"
+        let row: Row?
+        var recordedError: JobError?
+        switch outcome.resolution {
+        case .succeeded(let output):
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET status = 'succeeded', output = ?, error_type = NULL, error_message = NULL,
+                    finished_at = ?, worker_id = NULL, lease_until = NULL, delivery_pending = 1
+                \(guardClause)
+                """)
+            row = try Row.fetchOne(statement, arguments: [output, now.milliseconds, seq, workerID])
+        case .failed(let error, let output), .cancelled(let error, let output):
+            let status: JobStatus
+            if case .failed = outcome.resolution { status = .failed } else { status = .cancelled }
+            recordedError = error
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET status = ?, output = ?, error_type = ?, error_message = ?,
+                    finished_at = ?, worker_id = NULL, lease_until = NULL, delivery_pending = 1
+                \(guardClause)
+                """)
+            row = try Row.fetchOne(
+                statement,
+                arguments: [status.rawValue, output, error.type, error.message, now.milliseconds, seq, workerID])
+        case .retry(let error, let at, let output):
+            recordedError = error
+            // A cancel that arrived while the attempt was failing wins over the retry.
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET
+                    status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
+                    run_at = ?, output = ?, error_type = ?, error_message = ?,
+                    finished_at = CASE WHEN cancel_requested = 1 THEN ? END,
+                    delivery_pending = cancel_requested, worker_id = NULL, lease_until = NULL
+                \(guardClause)
+                """)
+            row = try Row.fetchOne(
+                statement,
+                arguments: [at.milliseconds, output, error.type, error.message, now.milliseconds, seq, workerID])
+        case .requeue:
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET
+                    status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
+                    attempts = CASE WHEN cancel_requested = 1 THEN attempts ELSE attempts - 1 END,
+                    error_type = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE error_type END,
+                    error_message = CASE WHEN cancel_requested = 1 THEN 'cancelled while its worker shut down'
+                                         ELSE error_message END,
+                    finished_at = CASE WHEN cancel_requested = 1 THEN ? END,
+                    delivery_pending = cancel_requested, run_at = ?, worker_id = NULL, lease_until = NULL
+                \(guardClause)
+                """)
+            row = try Row.fetchOne(statement, arguments: [now.milliseconds, now.milliseconds, seq, workerID])
+        }
+        guard let row else { return nil }   // the lease was lost: another worker owns the job now
+        let job = Self.job(from: row)
+        if let recordedError {
+            try recordAttemptError(seq: seq, attempt: job.attempts, error: recordedError, now: now, db: db)
+        }
+        return job
+    }
+
+    private func recordAttemptError(seq: Int64, attempt: Int, error: JobError, now: Timestamp, db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO job_attempt_errors (job_seq, attempt, error_type, error_message, at) VALUES (?, ?, ?, ?, ?)
+            """)
+        statement.setUncheckedArguments([seq, attempt, error.type, error.message, now.milliseconds])
+        try statement.execute()
+    }
+
+    public func heartbeat(workerID: String, leaseUntil: Timestamp) throws -> [LeaseState] {
+        try write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET lease_until = ? WHERE worker_id = ? AND status = 'running'
+                RETURNING seq, cancel_requested
+                """)
+            return try Row.fetchAll(statement, arguments: [leaseUntil.milliseconds, workerID]).map {
+                LeaseState(seq: $0[0], cancelRequested: $0[1])
+            }
+        }
+    }
+
+    public func rescueExpiredLeases(now: Timestamp) throws -> Int {
+        try write { db in
+            let message = "its worker stopped renewing the lease (the process died or hung)"
+            let rows = try Row.fetchAll(db, sql: """
+                UPDATE jobs SET
+                    status = CASE WHEN cancel_requested = 1 THEN 'cancelled'
+                                  WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                    error_type = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'lease_expired' END,
+                    error_message = CASE WHEN cancel_requested = 1 THEN 'cancelled; ' || ?2 ELSE ?2 END,
+                    finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN ?1 END,
+                    delivery_pending = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN 1 ELSE 0 END,
+                    run_at = ?1, worker_id = NULL, lease_until = NULL
+                WHERE status = 'running' AND lease_until < ?1
+                RETURNING seq, attempts, error_type, error_message
+                """, arguments: [now.milliseconds, message])
+            for row in rows {
+                try recordAttemptError(
+                    seq: row[0], attempt: row[1], error: JobError(type: row[2], message: row[3]), now: now, db: db)
+            }
+            return rows.count
+        }
+    }
+
+    public func undeliveredJobs(limit: Int) throws -> [Job] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM jobs WHERE delivery_pending = 1 ORDER BY seq LIMIT ?",
+                arguments: [limit]
+            ).map(Self.job(from:))
+        }
+    }
+
+    public func markDelivered(_ seqs: [Int64]) throws {
+        guard !seqs.isEmpty else { return }
+        _ = try exchange(ExchangeRequest(workerID: "", now: .now, delivered: seqs))
+    }
+
+    public func hasUnfinishedJobs(in scope: ClaimScope) throws -> Bool {
+        try read { db in
+            switch scope {
+            case .all:
+                return try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')
+                        OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running')
+                    """) ?? false
+            case .batch(let id):
+                return try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ? AND status IN ('queued', 'running'))
+                    """, arguments: [id]) ?? false
+            case .lane(let key):
+                return try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND status IN ('queued', 'running'))
+                    """, arguments: [key]) ?? false
+            }
+        }
+    }
+
+    // MARK: - Control
+
+    public func cancel(_ selector: JobSelector, now: Timestamp) throws -> [CancelOutcome] {
+        try write { db in
+            let cancelQueued = """
+                UPDATE jobs SET status = 'cancelled', finished_at = ?1, error_type = 'cancelled',
+                    error_message = 'cancelled before it started', delivery_pending = 1
+                """
+            let requestRunning = "UPDATE jobs SET cancel_requested = 1"
+            switch selector {
+            case .ids(let ids):
+                var outcomes: [CancelOutcome] = []
+                for id in ids {
+                    if try Row.fetchOne(
+                        db, sql: "\(cancelQueued) WHERE id = ?2 AND status = 'queued' RETURNING seq",
+                        arguments: [now.milliseconds, id]) != nil
+                    {
+                        outcomes.append(CancelOutcome(id: id, effect: .cancelled, status: .cancelled))
+                    } else if try Row.fetchOne(
+                        db, sql: "\(requestRunning) WHERE id = ? AND status = 'running' RETURNING seq", arguments: [id]
+                    ) != nil {
+                        outcomes.append(CancelOutcome(id: id, effect: .cancelRequested, status: .running))
+                    } else if let status = try String.fetchOne(
+                        db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id])
+                    {
+                        outcomes.append(
+                            CancelOutcome(id: id, effect: .alreadyFinished, status: JobStatus(rawValue: status)))
+                    } else {
+                        outcomes.append(CancelOutcome(id: id, effect: .notFound, status: nil))
+                    }
+                }
+                return outcomes
+            case .batch(let value), .lane(let value):
+                let column: String
+                if case .batch = selector { column = "batch_id" } else { column = "lane" }
+                let statusFilter = column == "lane" ? "status IN ('queued', 'running')" : "1"
+                let cancelled = try String.fetchAll(
+                    db, sql: "\(cancelQueued) WHERE \(column) = ?2 AND status = 'queued' AND \(statusFilter) RETURNING id",
+                    arguments: [now.milliseconds, value])
+                let requested = try String.fetchAll(
+                    db, sql: "\(requestRunning) WHERE \(column) = ? AND status = 'running' AND \(statusFilter) RETURNING id",
+                    arguments: [value])
+                return cancelled.map { CancelOutcome(id: $0, effect: .cancelled, status: .cancelled) }
+                    + requested.map { CancelOutcome(id: $0, effect: .cancelRequested, status: .running) }
+            }
+        }
+    }
+
+    public func retry(ids: [String], now: Timestamp) throws -> [RetryOutcome] {
+        try write { db in
+            try ids.map { id in
+                if try Row.fetchOne(db, sql: """
+                    UPDATE jobs SET status = 'queued', attempts = 0, run_at = ?, output = NULL, error_type = NULL,
+                        error_message = NULL, cancel_requested = 0, started_at = NULL, finished_at = NULL,
+                        delivery_pending = 0
+                    WHERE id = ? AND status IN ('failed', 'cancelled')
+                    RETURNING seq
+                    """, arguments: [now.milliseconds, id]) != nil
+                {
+                    return RetryOutcome(id: id, effect: .requeued, status: .queued)
+                }
+                if let status = try String.fetchOne(db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id]) {
+                    return RetryOutcome(id: id, effect: .notRetryable, status: JobStatus(rawValue: status))
+                }
+                return RetryOutcome(id: id, effect: .notFound, status: nil)
+            }
+        }
+    }
+
+    // MARK: - Reading
+
+    public func job(id: String) throws -> Job? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ?", arguments: [id])
+                .map(Self.job(from:))
+        }
+    }
+
+    public func jobs(matching filter: JobFilter) throws -> [Job] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let status = filter.status {
+            conditions.append("status = ?")
+            _ = arguments.append(contentsOf: [status.rawValue])
+        }
+        if let batchID = filter.batchID {
+            conditions.append("batch_id = ?")
+            _ = arguments.append(contentsOf: [batchID])
+        }
+        if let lane = filter.lane {
+            conditions.append("lane = ?")
+            _ = arguments.append(contentsOf: [lane])
+        }
+        if let afterSeq = filter.afterSeq {
+            conditions.append(filter.newestFirst ? "seq < ?" : "seq > ?")
+            _ = arguments.append(contentsOf: [afterSeq])
+        }
+        var sql = "SELECT \(Self.columns) FROM jobs"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
+        if let limit = filter.limit {
+            sql += " LIMIT ?"
+            _ = arguments.append(contentsOf: [limit])
+        }
+        let query = sql, queryArguments = arguments
+        return try read { db in try Row.fetchAll(db, sql: query, arguments: queryArguments).map(Self.job(from:)) }
+    }
+
+    public func attempts(ofJob id: String) throws -> [AttemptRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.attempt, e.error_type, e.error_message, e.at
+                FROM job_attempt_errors AS e JOIN jobs ON jobs.seq = e.job_seq
+                WHERE jobs.id = ? ORDER BY e.attempt, e.rowid
+                """, arguments: [id]
+            ).map {
+                AttemptRecord(
+                    attempt: $0[0], error: JobError(type: $0[1], message: $0[2]), at: Timestamp(milliseconds: $0[3]))
+            }
+        }
+    }
+
+    public func batch(id: String) throws -> Batch? {
+        try read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT id, source, created_at FROM batches WHERE id = ?", arguments: [id])
+            else { return nil }
+            return Batch(
+                id: row[0], source: row[1], createdAt: Timestamp(milliseconds: row[2]),
+                counts: try Self.counts(batchID: id, db: db))
+        }
+    }
+
+    public func batches(limit: Int) throws -> [Batch] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, source, created_at FROM batches ORDER BY created_at DESC, id DESC LIMIT ?",
+                arguments: [limit]
+            ).map { row in
+                Batch(
+                    id: row[0], source: row[1], createdAt: Timestamp(milliseconds: row[2]),
+                    counts: try Self.counts(batchID: row[0], db: db))
+            }
+        }
+    }
+
+    public func counts(batchID: String?) throws -> JobCounts {
+        try read { db in try Self.counts(batchID: batchID, db: db) }
+    }
+
+    private static func counts(batchID: String?, db: Database) throws -> JobCounts {
+        let rows: [Row]
+        if let batchID {
+            rows = try Row.fetchAll(
+                db, sql: "SELECT status, COUNT(*) FROM jobs WHERE batch_id = ? GROUP BY status", arguments: [batchID])
+        } else {
+            rows = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        }
+        var counts = JobCounts()
+        for row in rows {
+            if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,64 @@
+/// How a ``WorkerPool`` runs.
+public struct WorkerOptions: Sendable {
+    /// When ``WorkerPool/run()`` returns.
+    public enum Mode: Sendable {
+        /// Until ``WorkerPool/shutdown(graceMilliseconds:)``.
+        case forever
+        /// Once no job is queued, running or waiting for a retry anywhere in the store.
+        case drain
+        /// After one job (or at once when none is ready).
+        case once
+    }
+
+    public var mode: Mode
+    /// Which jobs this pool claims; drain mode waits only for these.
+    public var scope: ClaimScope
+    /// Jobs that run at the same time in this process.
+    public var concurrency: Int
+    /// Claimed jobs held ready beyond `concurrency`. Saves a store round trip per job when
+    /// jobs are short; keep it 0 when jobs are long so other processes can take them.
+    public var prefetch: Int
+    /// How long a claimed job stays this worker's without a heartbeat.
+    public var leaseMilliseconds: Int64
+    /// How often leases are renewed and cancel requests are looked for.
+    public var heartbeatMilliseconds: Int64
+    /// How long an idle worker waits before looking for new jobs again.
+    public var pollMilliseconds: Int64
+    public var backoff: RetryBackoff
+    /// Identifies this process's leases; unique per pool.
+    public var workerID: String
+    /// Receives warnings the pool cannot return (a sink that failed, a store error it will retry).
+    public var log: @Sendable (String) -> Void
+
+    public init(
+        mode: Mode = .forever, scope: ClaimScope = .all, concurrency: Int = 4, prefetch: Int = 0, leaseMilliseconds: Int64 = 30_000,
+        heartbeatMilliseconds: Int64 = 500, pollMilliseconds: Int64 = 100, backoff: RetryBackoff = RetryBackoff(),
+        workerID: String = SortableID.make(prefix: "wrk_"), log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.mode = mode
+        self.scope = scope
+        self.concurrency = max(1, concurrency)
+        self.prefetch = max(0, prefetch)
+        self.leaseMilliseconds = max(1000, leaseMilliseconds)
+        self.heartbeatMilliseconds = max(50, min(heartbeatMilliseconds, leaseMilliseconds / 3))
+        self.pollMilliseconds = max(1, pollMilliseconds)
+        self.backoff = backoff
+        self.workerID = workerID
+        self.log = log
+    }
+}
+
+/// What one ``WorkerPool/run()`` did.
+public struct WorkerSummary: Sendable, Hashable {
+    public var succeeded = 0
+    public var failed = 0
+    public var cancelled = 0
+    /// Attempts that failed and went back to the queue for another try.
+    public var retried = 0
+    /// Jobs handed back to the queue at shutdown, their attempt not counted.
+    public var requeued = 0
+    /// Jobs of dead workers whose lease this pool found expired.
+    public var rescued = 0
+
+    public init() {}
+}

@@ -1,0 +1,376 @@
+import Dispatch
+import Foundation
+
+/// A pool of Dispatch workers that claim jobs from a ``JobStore`` and run them with a ``JobHandler``.
+///
+/// One coordinating thread (the caller of ``run()``) talks to the store: each round trip
+/// commits the attempts that finished since the last one and claims as many jobs as there
+/// are free workers, in one transaction. It also renews leases, turns cancel requests into
+/// fired ``CancellationToken``s, rescues jobs whose worker died, and hands finished jobs to
+/// the ``FinishedJobSink`` on a queue of its own.
+///
+/// ```swift
+/// let pool = WorkerPool(store: store, handler: handler, sink: results,
+///                       options: WorkerOptions(mode: .drain, concurrency: 8))
+/// let summary = try pool.run()
+/// ```
+public final class WorkerPool: @unchecked Sendable {
+    public let store: any JobStore
+    public let handler: any JobHandler
+    public let sink: any FinishedJobSink
+    public let options: WorkerOptions
+    public let timeSource: any TimeSource
+
+    private let workerCondition = NSCondition()   // guards every var below
+    private let coordinatorWake = DispatchSemaphore(value: 0)
+    private let deliveryQueue = DispatchQueue(label: "agentq.worker.delivery")
+
+    private var ready: [Job] = []
+    private var readyHead = 0
+    private var tokens: [Int64: CancellationToken] = [:]   // claimed and not yet committed
+    private var outcomes: [JobOutcome] = []
+    private var delivered: [Int64] = []
+    private var delivering: Set<Int64> = []
+    private var stopRequestedAt: Timestamp?
+    private var graceMilliseconds: Int64 = 0
+    private var workersExit = false
+    private var summary = WorkerSummary()
+
+    public init(
+        store: any JobStore, handler: any JobHandler, sink: any FinishedJobSink, options: WorkerOptions,
+        timeSource: any TimeSource = SystemTimeSource()
+    ) {
+        self.store = store
+        self.handler = handler
+        self.sink = sink
+        self.options = options
+        self.timeSource = timeSource
+    }
+
+    /// Asks the pool to stop: claim nothing more, let running jobs finish for up to
+    /// `graceMilliseconds`, then cancel them and put them back in the queue. Safe from any thread.
+    public func shutdown(graceMilliseconds: Int64) {
+        workerCondition.lock()
+        if stopRequestedAt == nil {
+            stopRequestedAt = timeSource.now()
+            self.graceMilliseconds = graceMilliseconds
+        } else {
+            self.graceMilliseconds = min(self.graceMilliseconds, graceMilliseconds)
+        }
+        workerCondition.unlock()
+        coordinatorWake.signal()
+    }
+
+    /// Runs until the mode's end (or a shutdown) and every finished job has been delivered.
+    /// - throws: a ``StoreError`` the pool could not recover from.
+    @discardableResult
+    public func run() throws -> WorkerSummary {
+        for index in 0..<options.concurrency {
+            DispatchQueue(label: "agentq.worker.\(index)").async { self.workerLoop() }
+        }
+        defer {
+            workerCondition.lock()
+            workersExit = true
+            workerCondition.broadcast()
+            workerCondition.unlock()
+        }
+        try coordinate()
+        workerCondition.lock()
+        defer { workerCondition.unlock() }
+        return summary
+    }
+
+    // MARK: - Worker threads
+
+    private func workerLoop() {
+        workerCondition.lock()
+        while true {
+            while readyHead == ready.count && !workersExit { workerCondition.wait() }
+            if readyHead == ready.count { break }
+            let job = ready[readyHead]
+            readyHead += 1
+            if readyHead == ready.count {
+                ready.removeAll(keepingCapacity: true)
+                readyHead = 0
+            }
+            let token = tokens[job.seq] ?? CancellationToken()
+            workerCondition.unlock()
+            let outcome = execute(job, token: token)
+            workerCondition.lock()
+            outcomes.append(outcome)
+            coordinatorWake.signal()
+        }
+        workerCondition.unlock()
+    }
+
+    private func execute(_ job: Job, token: CancellationToken) -> JobOutcome {
+        if let reason = token.reason { return JobOutcome(job: job, resolution: resolution(for: reason, output: nil)) }
+        do {
+            let output = try handler.run(job, token: token)
+            return JobOutcome(job: job, resolution: .succeeded(output: output))
+        } catch {
+            // An error raised while the token was firing is the cancellation showing through.
+            if let reason = token.reason {
+                let output = (error as? JobCancelled)?.output ?? (error as? JobFailure)?.output
+                return JobOutcome(job: job, resolution: resolution(for: reason, output: output))
+            }
+            switch error {
+            case let failure as JobFailure:
+                if failure.retryable && job.attempts < job.maxAttempts {
+                    let delay = options.backoff.delay(afterAttempt: job.attempts)
+                    let at = timeSource.now().adding(milliseconds: delay)
+                    return JobOutcome(job: job, resolution: .retry(failure.error, at: at, output: failure.output))
+                }
+                return JobOutcome(job: job, resolution: .failed(failure.error, output: failure.output))
+            case let cancelled as JobCancelled:
+                return JobOutcome(job: job, resolution: resolution(for: .requested, output: cancelled.output))
+            default:
+                return JobOutcome(
+                    job: job, resolution: .failed(JobError(type: "internal_error", message: "\(error)"), output: nil))
+            }
+        }
+    }
+
+    private func resolution(for reason: CancellationReason, output: String?) -> JobOutcome.Resolution {
+        switch reason {
+        case .requested:
+            return .cancelled(JobError(type: "cancelled", message: "cancelled while running"), output: output)
+        case .shutdown, .leaseLost:
+            return .requeue
+        }
+    }
+
+    // MARK: - Coordinator
+
+    private struct Schedule {
+        var nextClaim: Timestamp
+        var nextHeartbeat: Timestamp
+        var nextMaintenance: Timestamp
+    }
+
+    private func coordinate() throws {
+        let start = timeSource.now()
+        try maintain(now: start)
+        var schedule = Schedule(
+            nextClaim: start, nextHeartbeat: start.adding(milliseconds: options.heartbeatMilliseconds),
+            nextMaintenance: start.adding(milliseconds: maintenanceInterval))
+        var claimedTotal = 0
+        var shutdownCancelled = false
+        var lastClaimFoundNothing = false
+
+        while true {
+            // Take what the workers and the delivery queue reported.
+            workerCondition.lock()
+            let finishing = outcomes
+            outcomes.removeAll(keepingCapacity: true)
+            for outcome in finishing { tokens[outcome.job.seq] = nil }
+            let deliveredNow = delivered
+            delivered.removeAll(keepingCapacity: true)
+            let stopping = stopRequestedAt
+            if stopping != nil && readyHead < ready.count {
+                // Jobs not started yet go straight back to the queue.
+                for job in ready[readyHead...] {
+                    tokens[job.seq] = nil
+                    outcomes.append(JobOutcome(job: job, resolution: .requeue))
+                }
+                ready.removeAll()
+                readyHead = 0
+            }
+            let returning = outcomes
+            outcomes.removeAll()
+            let inFlight = tokens.count
+            let deliveriesPending = delivering.count
+            workerCondition.unlock()
+            let allOutcomes = finishing + returning
+
+            let now = timeSource.now()
+            var capacity = 0
+            if stopping == nil {
+                switch options.mode {
+                case .once: capacity = claimedTotal == 0 ? 1 : 0
+                case .forever, .drain: capacity = options.concurrency + options.prefetch - inFlight
+                }
+            }
+            let claimNow = capacity > 0 && now >= schedule.nextClaim
+            if !allOutcomes.isEmpty || !deliveredNow.isEmpty || claimNow {
+                let result = try exchangeRetrying(ExchangeRequest(
+                    workerID: options.workerID, now: now, outcomes: allOutcomes, delivered: deliveredNow,
+                    claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds))
+                record(allOutcomes)
+                if claimNow {
+                    claimedTotal += result.claimed.count
+                    lastClaimFoundNothing = result.claimed.isEmpty
+                    schedule.nextClaim = result.claimed.count < capacity ? now.adding(milliseconds: options.pollMilliseconds) : now
+                }
+                deliver(result.finished)
+                if !result.claimed.isEmpty { hand(result.claimed) }
+            }
+
+            if now >= schedule.nextHeartbeat {
+                try renewLeases(now: now)
+                schedule.nextHeartbeat = now.adding(milliseconds: options.heartbeatMilliseconds)
+            }
+            if now >= schedule.nextMaintenance {
+                try maintain(now: now)
+                schedule.nextMaintenance = now.adding(milliseconds: maintenanceInterval)
+            }
+            if let stopping, !shutdownCancelled, now.milliseconds >= stopping.milliseconds + currentGrace() {
+                shutdownCancelled = true
+                cancelAllRunning(.shutdown)
+            }
+
+            // Is there anything left to do?
+            let idle = inFlight == 0 && allOutcomes.isEmpty && deliveriesPending == 0 && deliveredNow.isEmpty
+            if idle && isQuiet() {
+                if stopping != nil { return }
+                switch options.mode {
+                case .once:
+                    if claimedTotal > 0 || lastClaimFoundNothing { return }
+                case .drain:
+                    if try lastClaimFoundNothing && !storeHasUnfinishedJobs() {
+                        // One more pass: results finished by other processes reach their files too.
+                        try maintain(now: timeSource.now())
+                        if isQuiet() { return }
+                    }
+                case .forever:
+                    break
+                }
+            }
+
+            var wakeAt = min(schedule.nextHeartbeat, schedule.nextMaintenance)
+            if capacity > 0 { wakeAt = min(wakeAt, schedule.nextClaim) }
+            if let stopping, !shutdownCancelled {
+                wakeAt = min(wakeAt, stopping.adding(milliseconds: currentGrace()))
+            }
+            let waitMilliseconds = max(0, wakeAt.milliseconds - timeSource.now().milliseconds)
+            if waitMilliseconds > 0 {
+                _ = coordinatorWake.wait(timeout: .now() + .milliseconds(Int(min(waitMilliseconds, 1000))))
+            }
+        }
+    }
+
+    private var maintenanceInterval: Int64 { max(1000, min(5000, options.leaseMilliseconds / 2)) }
+
+    private func currentGrace() -> Int64 {
+        workerCondition.lock()
+        defer { workerCondition.unlock() }
+        return graceMilliseconds
+    }
+
+    /// Nothing reported and not yet taken, nothing being delivered.
+    private func isQuiet() -> Bool {
+        workerCondition.lock()
+        defer { workerCondition.unlock() }
+        return outcomes.isEmpty && delivered.isEmpty && delivering.isEmpty && tokens.isEmpty
+    }
+
+    private func record(_ committed: [JobOutcome]) {
+        guard !committed.isEmpty else { return }
+        workerCondition.lock()
+        for outcome in committed {
+            switch outcome.resolution {
+            case .succeeded: summary.succeeded += 1
+            case .failed: summary.failed += 1
+            case .cancelled: summary.cancelled += 1
+            case .retry: summary.retried += 1
+            case .requeue: summary.requeued += 1
+            }
+        }
+        workerCondition.unlock()
+    }
+
+    private func hand(_ jobs: [Job]) {
+        workerCondition.lock()
+        for job in jobs {
+            tokens[job.seq] = CancellationToken()
+            ready.append(job)
+        }
+        if jobs.count == 1 { workerCondition.signal() } else { workerCondition.broadcast() }
+        workerCondition.unlock()
+    }
+
+    private func cancelAllRunning(_ reason: CancellationReason) {
+        workerCondition.lock()
+        let all = Array(tokens.values)
+        workerCondition.unlock()
+        for token in all { token.cancel(reason) }
+    }
+
+    private func renewLeases(now: Timestamp) throws {
+        workerCondition.lock()
+        let held = tokens
+        workerCondition.unlock()
+        guard !held.isEmpty else { return }
+        let leases = try retrying { try store.heartbeat(workerID: options.workerID, leaseUntil: now.adding(milliseconds: options.leaseMilliseconds)) }
+        let present = Set(leases.map(\.seq))
+        for lease in leases where lease.cancelRequested { held[lease.seq]?.cancel(.requested) }
+        // Committed outcomes leave `tokens` before their exchange, so anything held but absent is lost.
+        for (seq, token) in held where !present.contains(seq) {
+            workerCondition.lock()
+            let stillHeld = tokens[seq] != nil
+            workerCondition.unlock()
+            if stillHeld { token.cancel(.leaseLost) }
+        }
+    }
+
+    /// Rescues expired leases and delivers finished jobs nobody delivered (after a crash, or
+    /// finished by a process that cancelled them).
+    private func maintain(now: Timestamp) throws {
+        let rescued = try retrying { try store.rescueExpiredLeases(now: now) }
+        if rescued > 0 {
+            workerCondition.lock()
+            summary.rescued += rescued
+            workerCondition.unlock()
+            options.log("rescued \(rescued) job(s) whose worker stopped renewing its lease")
+        }
+        let pending = try retrying { try store.undeliveredJobs(limit: 10_000) }
+        workerCondition.lock()
+        let fresh = pending.filter { !delivering.contains($0.seq) }
+        workerCondition.unlock()
+        deliver(fresh)
+    }
+
+    private func deliver(_ jobs: [Job]) {
+        guard !jobs.isEmpty else { return }
+        workerCondition.lock()
+        for job in jobs { delivering.insert(job.seq) }
+        workerCondition.unlock()
+        deliveryQueue.async {
+            var succeeded = true
+            do {
+                try self.sink.deliver(jobs)
+            } catch {
+                succeeded = false
+                self.options.log("could not deliver \(jobs.count) finished job(s), will try again: \(error)")
+            }
+            self.workerCondition.lock()
+            for job in jobs { self.delivering.remove(job.seq) }
+            if succeeded { self.delivered.append(contentsOf: jobs.map(\.seq)) }
+            self.workerCondition.unlock()
+            self.coordinatorWake.signal()
+        }
+    }
+
+    private func storeHasUnfinishedJobs() throws -> Bool {
+        try retrying { try store.hasUnfinishedJobs(in: options.scope) }
+    }
+
+    private func exchangeRetrying(_ request: ExchangeRequest) throws -> ExchangeResult {
+        try retrying { try store.exchange(request) }
+    }
+
+    /// Store calls are retried a few times: a lock held past the busy timeout by a huge
+    /// submission must not kill a worker that holds running jobs.
+    private func retrying<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let error as StoreError where attempt < 5 {
+                attempt += 1
+                options.log("store error, retrying (\(attempt)/5): \(error.message)")
+                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import AgentQ
+import ArgumentParser
+import Foundation
+import JobQueue
+
+@main
+struct AgentQCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agentq",
+        abstract: "Run LLM agent prompts as durable jobs: submit, work, inspect, cancel.",
+        discussion: """
+            State lives in --home DIR, else $AGENTQ_HOME, else ~/.agentq: the SQLite database,
+            results/<job_id>.json for every finished job, and the agents' workspaces.
+            """,
+        subcommands: [Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self]
+    )
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The state directory (default: $AGENTQ_HOME, else ~/.agentq).", valueName: "dir"))
+    var home: String?
+
+    /// Opens the home directory, turning set-up errors into a clear message.
+    func openQueue() throws -> AgentQueue {
+        try reportingErrors {
+            try AgentQueue(home: AgentQHome.resolve(explicit: home))
+        }
+    }
+}
+
+/// Runs `body`; an agentq error is printed as `agentq: message` on stderr and exits 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as AgentQError {
+        Terminal.error(error.message)
+    } catch let error as StoreError {
+        Terminal.error(error.message)
+    } catch let error as SubmitRejected {
+        Terminal.error(error.description)
+    }
+    throw ExitCode.failure
+}

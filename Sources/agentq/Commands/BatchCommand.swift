@@ -1,0 +1,180 @@
+import AgentQ
+import ArgumentParser
+import Foundation
+import JobQueue
+
+extension AgentQCommand {
+    struct Batch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Follow, collect and cancel batches (one per submitted file).",
+            subcommands: [List.self, Status.self, Results.self, Cancel.self])
+    }
+}
+
+extension JobQueue.Batch {
+    /// `{"batch_id", "status", "counts": {...}, "source", "created_at"}`
+    var jsonText: String {
+        var text = JSONText()
+        text.object { object in
+            object.field("batch_id", id)
+            object.field("status", status)
+            object.field("counts") { counts in
+                counts.field("total", self.counts.total)
+                counts.field("queued", self.counts.queued)
+                counts.field("running", self.counts.running)
+                counts.field("succeeded", self.counts.succeeded)
+                counts.field("failed", self.counts.failed)
+                counts.field("cancelled", self.counts.cancelled)
+            }
+            object.field("source", source)
+            object.field("created_at", createdAt.iso8601)
+        }
+        return text.text
+    }
+}
+
+/// Fetches a batch or exits with a message naming the ID.
+private func requireBatch(_ id: String, in queue: AgentQueue) throws -> JobQueue.Batch {
+    guard let batch = try reportingErrors({ try queue.store.batch(id: id) }) else {
+        Terminal.error("no batch with ID '\(id)' (agentq batch list shows them)")
+        throw ExitCode.failure
+    }
+    return batch
+}
+
+extension AgentQCommand.Batch {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List batches, newest first.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "At most this many batches.")
+        var limit: Int = 50
+
+        @Flag(help: "Print a JSON array.")
+        var json = false
+
+        func run() throws {
+            let queue = try global.openQueue()
+            let batches = try reportingErrors { try queue.store.batches(limit: limit) }
+            if json {
+                Terminal.out("[" + batches.map(\.jsonText).joined(separator: ",\n") + "]")
+                return
+            }
+            var table = Table("BATCH", "STATUS", "TOTAL", "SUCCEEDED", "FAILED", "CANCELLED", "UNFINISHED", "CREATED", "SOURCE")
+            for batch in batches {
+                let counts = batch.counts
+                table.add(
+                    batch.id, batch.status, "\(counts.total)", "\(counts.succeeded)", "\(counts.failed)",
+                    "\(counts.cancelled)", "\(counts.queued + counts.running)", batch.createdAt.shortText, batch.source.cell)
+            }
+            Terminal.out(table.text)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show how many jobs of a batch are in each status.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The batch ID.")
+        var id: String
+
+        @Flag(help: "Print {\"batch_id\", \"status\", \"counts\": {...}}.")
+        var json = false
+
+        func run() throws {
+            let queue = try global.openQueue()
+            let batch = try requireBatch(id, in: queue)
+            if json {
+                Terminal.out(batch.jsonText)
+                return
+            }
+            let counts = batch.counts
+            Terminal.out("""
+                batch:      \(batch.id)
+                status:     \(batch.status)
+                source:     \(batch.source ?? "-")
+                created:    \(batch.createdAt.iso8601)
+                total:      \(counts.total)
+                queued:     \(counts.queued)
+                running:    \(counts.running)
+                succeeded:  \(counts.succeeded)
+                failed:     \(counts.failed)
+                cancelled:  \(counts.cancelled)
+                """)
+        }
+    }
+
+    struct Results: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the batch's job objects as JSONL, in input order.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The batch ID.")
+        var id: String
+
+        @Option(help: "Write to this file (atomically) instead of standard output.")
+        var output: String?
+
+        func run() throws {
+            let queue = try global.openQueue()
+            _ = try requireBatch(id, in: queue)
+            var buffer = Data()
+            let handle: FileHandle
+            let temporaryPath = output.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path + "/.\(UUID().uuidString).tmp" }
+            if let temporaryPath {
+                guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
+                    let file = FileHandle(forWritingAtPath: temporaryPath)
+                else {
+                    Terminal.error("cannot write \(output!): its directory is missing or not writable")
+                    throw ExitCode.failure
+                }
+                handle = file
+            } else {
+                handle = FileHandle.standardOutput
+            }
+            var after: Int64? = nil
+            while true {
+                let page = try reportingErrors {
+                    try queue.store.jobs(matching: JobFilter(batchID: id, afterSeq: after, limit: 2000))
+                }
+                for job in page {
+                    buffer.append(contentsOf: ResultDocument.json(for: job).utf8)
+                    buffer.append(0x0A)
+                }
+                handle.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                guard let last = page.last, page.count == 2000 else { break }
+                after = last.seq
+            }
+            if let temporaryPath, let output {
+                handle.closeFile()
+                if rename(temporaryPath, output) != 0 {
+                    unlink(temporaryPath)
+                    Terminal.error("cannot write \(output): \(String(cString: strerror(errno)))")
+                    throw ExitCode.failure
+                }
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel every unfinished job of a batch.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The batch ID.")
+        var id: String
+
+        func run() throws {
+            let queue = try global.openQueue()
+            _ = try requireBatch(id, in: queue)
+            let outcomes = try reportingErrors { try queue.cancel(.batch(id)) }
+            let cancelled = outcomes.filter { $0.effect == .cancelled }.count
+            let requested = outcomes.filter { $0.effect == .cancelRequested }.count
+            Terminal.out("batch \(id): cancelled \(cancelled) queued job(s); asked \(requested) running job(s) to stop")
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import AgentQ
+import ArgumentParser
+import Foundation
+import JobQueue
+
+extension AgentQCommand {
+    struct Submit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enqueue a bulk prompt file (JSONL, one job per line) as one batch.",
+            discussion: """
+                Each line is {"input": "...", "custom_id"?, "agent"?, "session"?, "priority"?, "run_at"?,
+                "max_attempts"?, "metadata"?}, or an OpenAI Batch API request line. The whole file goes in
+                one transaction: a bad line rejects it (FILE:LINE: reason) unless --skip-invalid is given.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The JSONL file, or - for standard input.", valueName: "file"))
+        var file: String
+
+        @Option(help: "The agent of lines that name none.")
+        var agent: String = "echo"
+
+        @Option(help: "The priority of lines that give none; higher runs first.")
+        var priority: Int = 0
+
+        @Option(name: .customLong("max-attempts"), help: "Attempts per job for lines that give none.")
+        var maxAttempts: Int = 3
+
+        @Flag(name: .customLong("skip-invalid"), help: "Enqueue the valid lines and list the invalid ones.")
+        var skipInvalid = false
+
+        @Flag(help: "Print {\"batch_id\", \"jobs\", \"skipped\"} as JSON.")
+        var json = false
+
+        @Flag(help: "Run the batch now (alongside any running workers) and show its progress.")
+        var wait = false
+
+        @Option(help: "With --wait: jobs run at the same time.")
+        var concurrency: Int = 4
+
+        func validate() throws {
+            guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+            guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
+        }
+
+        func run() throws {
+            let queue = try global.openQueue()
+            let data: Data
+            if file == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let contents = FileManager.default.contents(atPath: file) else {
+                    Terminal.error("cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied or not a file" : "no such file")")
+                    throw ExitCode.failure
+                }
+                data = contents
+            }
+            let options = SubmitOptions(
+                source: file, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts,
+                skipInvalid: skipInvalid)
+            let report: SubmitReport
+            do {
+                report = try queue.submit(data, options: options)
+            } catch let rejected as SubmitRejected {
+                if let problem = rejected.fileProblem { Terminal.error(problem) }
+                let shown = rejected.invalidLines.prefix(100)
+                for line in shown { Terminal.err(line.description) }
+                if rejected.invalidLines.count > shown.count {
+                    Terminal.err("… and \(rejected.invalidLines.count - shown.count) more invalid lines")
+                }
+                if rejected.fileProblem == nil {
+                    Terminal.error(
+                        "\(file): \(rejected.invalidLines.count) invalid line(s); nothing was enqueued "
+                            + "(--skip-invalid enqueues the valid ones)")
+                }
+                throw ExitCode.failure
+            } catch {
+                _ = try reportingErrors { throw error }
+                throw ExitCode.failure
+            }
+            for line in report.skipped { Terminal.err("skipped \(line.description)") }
+            if json {
+                var text = JSONText()
+                text.object {
+                    $0.field("batch_id", report.batchID)
+                    $0.field("jobs", report.jobs)
+                    $0.field("skipped", report.skipped.count)
+                }
+                Terminal.out(text.text)
+            } else {
+                Terminal.out(
+                    "submitted \(report.jobs) job(s) as batch \(report.batchID)"
+                        + (report.skipped.isEmpty ? "" : " (skipped \(report.skipped.count) invalid line(s))"))
+            }
+            guard wait else { return }
+
+            let progress = BatchProgress(store: queue.store, batchID: report.batchID, total: report.jobs)
+            progress.start()
+            let options2 = WorkerOptions(
+                mode: .drain, scope: .batch(report.batchID), concurrency: concurrency,
+                log: { Terminal.err("agentq: \($0)") })
+            _ = try runWorker(queue: queue, options: options2, graceSeconds: 10, announce: false)
+            progress.finish()
+            let counts = try reportingErrors { try queue.store.counts(batchID: report.batchID) }
+            if !json {
+                Terminal.out(
+                    "batch \(report.batchID): \(counts.succeeded) succeeded, \(counts.failed) failed, "
+                        + "\(counts.cancelled) cancelled, \(counts.queued + counts.running) unfinished")
+                Terminal.out("results: \(queue.home.resultsDirectory.path) (agentq batch results \(report.batchID))")
+            }
+            if counts.failed > 0 { throw ExitCode.failure }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import AgentQ
+import ArgumentParser
+import Foundation
+import JobQueue
+
+extension AgentQCommand {
+    struct Worker: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run queued jobs with a pool of workers.",
+            discussion: """
+                SIGINT or SIGTERM stops claiming, lets running jobs finish for --grace seconds, then
+                cancels them and puts them back in the queue; a second signal skips the grace period.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "Jobs run at the same time.")
+        var concurrency: Int = 4
+
+        @Flag(help: "Exit 0 once no job is queued, running or waiting for a retry.")
+        var drain = false
+
+        @Flag(help: "Run one job (if one is ready) and exit.")
+        var once = false
+
+        @Option(help: "Seconds a job stays this worker's without a heartbeat; after that another worker rescues it.")
+        var lease: Double = 30
+
+        @Option(help: "Seconds running jobs get to finish after SIGINT/SIGTERM.")
+        var grace: Double = 10
+
+        @Option(name: .customLong("retry-delay"), help: "Seconds before the first retry of a failed attempt; doubles each time.")
+        var retryDelay: Double = 1
+
+        @Option(help: "Claimed jobs held ready beyond --concurrency (helps very short jobs).")
+        var prefetch: Int = 0
+
+        func validate() throws {
+            if drain && once { throw ValidationError("--drain and --once cannot be used together") }
+            guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
+            guard lease >= 1 else { throw ValidationError("--lease must be at least 1 second") }
+            guard grace >= 0 else { throw ValidationError("--grace cannot be negative") }
+            guard retryDelay >= 0 else { throw ValidationError("--retry-delay cannot be negative") }
+            guard (0...10_000).contains(prefetch) else { throw ValidationError("--prefetch must be between 0 and 10000") }
+        }
+
+        func run() throws {
+            let queue = try global.openQueue()
+            let options = WorkerOptions(
+                mode: drain ? .drain : once ? .once : .forever, concurrency: concurrency, prefetch: prefetch,
+                leaseMilliseconds: Int64(lease * 1000),
+                backoff: RetryBackoff(baseMilliseconds: Int64(retryDelay * 1000)),
+                log: { Terminal.err("agentq worker: \($0)") })
+            let summary = try runWorker(queue: queue, options: options, graceSeconds: grace, announce: true)
+            Terminal.out(
+                "worker \(options.workerID) done: \(summary.succeeded) succeeded, \(summary.failed) failed, "
+                    + "\(summary.cancelled) cancelled, \(summary.retried) retried, \(summary.requeued) requeued")
+            Terminal.out("results: \(queue.home.resultsDirectory.path)")
+        }
+    }
+}
+
+/// Runs a worker pool in this process until it ends, stopping gracefully on SIGINT/SIGTERM.
+func runWorker(queue: AgentQueue, options: WorkerOptions, graceSeconds: Double, announce: Bool) throws -> WorkerSummary {
+    let pool = queue.makeWorker(options)
+    let graceMilliseconds = Int64(graceSeconds * 1000)
+    let trap = SignalTrap(
+        first: { signal in
+            Terminal.err("agentq worker: \(signalName(signal)): no new jobs; running jobs get \(graceSeconds)s to finish")
+            pool.shutdown(graceMilliseconds: graceMilliseconds)
+        },
+        second: { signal in
+            Terminal.err("agentq worker: \(signalName(signal)) again: cancelling running jobs and requeueing them")
+            pool.shutdown(graceMilliseconds: 0)
+        })
+    defer { withExtendedLifetime(trap) {} }
+    if announce {
+        Terminal.err(
+            "agentq worker \(options.workerID): concurrency \(options.concurrency), home \(queue.home.root.path)")
+    }
+    return try reportingErrors { try pool.run() }
+}
