@@ -18,7 +18,11 @@ let package = Package(
         // It knows nothing about agents, models or providers.
         .target(
             name: "JobQueue",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // The hottest statements bind and step through the C API directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         // The product: agents, providers, turns, bulk submission and result files.
         .target(

@@ -1,1 +1,146 @@
-print("bench: not written yet")
+// `make bench`: throughput figures for agentq on this machine. Prints numbers; never fails on them.
+import AgentQ
+import Foundation
+import JobQueue
+
+struct Bench {
+    var agentqBinary: String?
+    var submitLines = 100_000
+    var engineJobs = 50_000
+    var endToEndJobs = 20_000
+
+    static func parse(_ arguments: [String]) -> Bench {
+        var bench = Bench()
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
+            switch argument {
+            case "--agentq": bench.agentqBinary = value; index += 1
+            case "--submit-lines": bench.submitLines = Int(value ?? "") ?? bench.submitLines; index += 1
+            case "--engine-jobs": bench.engineJobs = Int(value ?? "") ?? bench.engineJobs; index += 1
+            case "--e2e-jobs": bench.endToEndJobs = Int(value ?? "") ?? bench.endToEndJobs; index += 1
+            default:
+                FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
+                exit(2)
+            }
+            index += 1
+        }
+        return bench
+    }
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func rate(_ count: Int, _ elapsed: Double) -> String {
+    let perSecond = Double(count) / elapsed
+    return perSecond >= 10_000 ? "\(Int((perSecond / 1000).rounded()))k" : "\(Int(perSecond.rounded()))"
+}
+
+func freshHome() throws -> AgentQHome {
+    let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))")
+    return AgentQHome(root: url)
+}
+
+func bulkFile(lines: Int) -> Data {
+    var text = ""
+    text.reserveCapacity(lines * 80)
+    for index in 0..<lines {
+        text += #"{"custom_id": "row-\#(index)", "input": "Summarise item number \#(index) in one sentence."}"#
+        text += "\n"
+    }
+    return Data(text.utf8)
+}
+
+/// A handler that does no work, to measure the engine alone.
+struct InstantHandler: JobHandler {
+    func run(_ job: Job, token: CancellationToken) throws -> String { #"{"response":"ok"}"# }
+}
+
+/// A sink that drops finished jobs, to measure the engine alone.
+struct DiscardingSink: FinishedJobSink {
+    func deliver(_ jobs: [Job]) throws {}
+}
+
+func run(_ command: String, _ arguments: [String], home: String) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: command)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["AGENTQ_HOME"] = home
+    process.environment = environment
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}
+
+let bench = Bench.parse(CommandLine.arguments)
+print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy")
+
+// 1. Bulk submit: parse + validate + insert a 100k-line file in one transaction.
+do {
+    let data = bulkFile(lines: bench.submitLines)
+    var entries = 0
+    let parseElapsed = seconds { entries = BulkFileParser.parse(data, source: "bench.jsonl").count }
+    print("parse only:         \(entries) lines in \(String(format: "%.3f", parseElapsed)) s = \(rate(entries, parseElapsed)) lines/s")
+    let home = try freshHome()
+    let queue = try AgentQueue(home: home)
+    var report: SubmitReport?
+    let elapsed = try seconds {
+        report = try queue.submit(data, options: SubmitOptions(source: "bench.jsonl"))
+    }
+    print("submit (library):   \(report?.jobs ?? 0) lines in \(String(format: "%.3f", elapsed)) s = \(rate(bench.submitLines, elapsed)) lines/s")
+    if let binary = bench.agentqBinary {
+        let home2 = try freshHome()
+        let file = home2.root.path + "-input.jsonl"
+        try data.write(to: URL(fileURLWithPath: file))
+        _ = try run(binary, ["agents", "list"], home: home2.root.path)   // create the home first
+        let cliElapsed = try seconds { _ = try run(binary, ["submit", file], home: home2.root.path) }
+        print("submit (agentq CLI): \(bench.submitLines) lines in \(String(format: "%.3f", cliElapsed)) s = \(rate(bench.submitLines, cliElapsed)) lines/s (process start included)")
+        try? FileManager.default.removeItem(at: home2.root)
+        try? FileManager.default.removeItem(atPath: file)
+    }
+    try? FileManager.default.removeItem(at: home.root)
+}
+
+// 2. Engine: claim + complete with an instant handler and no result files.
+for workers in [1, 4, 16] {
+    for prefetch in [0, nil] as [Int?] {
+        let home = try freshHome()
+        let queue = try AgentQueue(home: home)
+        _ = try queue.store.enqueue(batch: NewBatch(source: "bench")) { inserter in
+            for index in 0..<bench.engineJobs { try inserter.insert(NewJob(handler: "echo", input: "job \(index)")) }
+        }
+        let pool = WorkerPool(
+            store: queue.store, handler: InstantHandler(), sink: DiscardingSink(),
+            options: WorkerOptions(mode: .drain, concurrency: workers, prefetch: prefetch))
+        let prefetchText = prefetch.map(String.init) ?? "auto"
+        var summary = WorkerSummary()
+        let elapsed = try seconds { summary = try pool.run() }
+        print("engine \(String(workers).padding(toLength: 2, withPad: " ", startingAt: 0)) workers, prefetch \(prefetchText.padding(toLength: 4, withPad: " ", startingAt: 0)): \(summary.succeeded) jobs in \(String(format: "%.3f", elapsed)) s = \(rate(summary.succeeded, elapsed)) jobs/s")
+        try? FileManager.default.removeItem(at: home.root)
+    }
+}
+
+// 3. End to end: `agentq worker --drain` with the echo agent and a result file per job.
+if let binary = bench.agentqBinary {
+    for (concurrency, prefetch) in [(4, "0"), (4, "auto"), (8, "auto")] {
+        let home = try freshHome()
+        let file = home.root.path + "-input.jsonl"
+        try bulkFile(lines: bench.endToEndJobs).write(to: URL(fileURLWithPath: file))
+        _ = try run(binary, ["submit", file], home: home.root.path)
+        var status: Int32 = 0
+        let elapsed = try seconds {
+            status = try run(binary, ["worker", "--drain", "--concurrency", "\(concurrency)"] + (prefetch == "auto" ? [] : ["--prefetch", prefetch]), home: home.root.path)
+        }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: home.resultsDirectory.path).count) ?? 0
+        print("worker --drain --concurrency \(concurrency) --prefetch \(prefetch): \(files) result files in \(String(format: "%.3f", elapsed)) s = \(rate(files, elapsed)) jobs/s (exit \(status))")
+        try? FileManager.default.removeItem(at: home.root)
+        try? FileManager.default.removeItem(atPath: file)
+    }
+}

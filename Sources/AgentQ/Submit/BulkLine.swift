@@ -27,75 +27,107 @@ public struct BulkLine: Sendable, Hashable {
     /// Decodes one line (without its newline).
     /// - throws: ``BulkLineError`` saying what is wrong with the line.
     public static func decode(_ bytes: Slice<UnsafeRawBufferPointer>, lineNumber: Int) throws -> BulkLine {
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw BulkLineError("invalid UTF-8") }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        } catch {
+        let line = UnsafeRawBufferPointer(rebasing: bytes)
+        guard isValidUTF8(line) else { throw BulkLineError("invalid UTF-8") }
+        var result = BulkLine(lineNumber: lineNumber, input: "")
+        var input: JSONLineScanner.Value?
+        var unknown: [String] = []
+        var isBatchAPILine = false
+        var scanner = JSONLineScanner(line)
+        try scanner.readObject { key, value in
+            switch key {
+            case "custom_id": result.customID = try string(value, key)
+            case "agent": result.agent = try string(value, key)
+            case "session": result.session = try string(value, key)
+            case "input": input = value
+            case "priority": result.priority = try integer(value, key, minimum: nil)
+            case "max_attempts": result.maxAttempts = try integer(value, key, minimum: 1)
+            case "run_at": result.runAt = try timestamp(value)
+            case "metadata":
+                switch value {
+                case .null: result.metadata = nil
+                case .composite(let text, isObject: true): result.metadata = text
+                default: throw BulkLineError("\"metadata\" must be an object")
+                }
+            case "body", "method", "url": isBatchAPILine = true
+            default: unknown.append(key)
+            }
+        }
+        if isBatchAPILine { return try decodeBatchAPILine(line, lineNumber: lineNumber) }
+        if let first = unknown.min() {
+            throw BulkLineError(
+                "unknown field \"\(first)\" (allowed: \(ownFields.sorted().joined(separator: ", ")))")
+        }
+        guard let input else { throw BulkLineError("missing \"input\"") }
+        guard case .string(let text) = input else { throw BulkLineError("\"input\" must be a string") }
+        guard !text.isEmpty else { throw BulkLineError("\"input\" is empty") }
+        result.input = text
+        return result
+    }
+
+    private static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for byte in bytes where byte >= 0x80 {
+            return String(validating: bytes, as: UTF8.self) != nil
+        }
+        return true
+    }
+
+    private static func string(_ value: JSONLineScanner.Value, _ name: String) throws -> String? {
+        switch value {
+        case .null: return nil
+        case .string(let text):
+            guard !text.isEmpty else { throw BulkLineError("\"\(name)\" is empty") }
+            return text
+        default: throw BulkLineError("\"\(name)\" must be a string")
+        }
+    }
+
+    private static func integer(_ value: JSONLineScanner.Value, _ name: String, minimum: Int?) throws -> Int? {
+        switch value {
+        case .null: return nil
+        case .number(let double, let integer):
+            guard let whole = integer ?? (double.rounded() == double && abs(double) < 1e15 ? Int64(double) : nil),
+                let result = Int(exactly: whole)
+            else { throw BulkLineError("\"\(name)\" must be a whole number") }
+            if let minimum, result < minimum { throw BulkLineError("\"\(name)\" must be at least \(minimum)") }
+            return result
+        default: throw BulkLineError("\"\(name)\" must be a whole number")
+        }
+    }
+
+    private static func timestamp(_ value: JSONLineScanner.Value) throws -> Timestamp? {
+        switch value {
+        case .null: return nil
+        case .string(let text):
+            if let time = Timestamp(iso8601: text) { return time }
+        case .number(let seconds, _):
+            return Timestamp(milliseconds: Int64((seconds * 1000).rounded()))
+        default: break
+        }
+        throw BulkLineError("\"run_at\" must be an RFC 3339 time (2026-11-21T15:00:00Z) or Unix seconds")
+    }
+
+    /// The OpenAI Batch API shape, rare enough to go through JSONSerialization.
+    private static func decodeBatchAPILine(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws -> BulkLine {
+        guard let fields = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
             throw BulkLineError("not valid JSON")
         }
-        guard let fields = object as? [String: Any] else { throw BulkLineError("expected a JSON object") }
-        var line = BulkLine(lineNumber: lineNumber, input: "")
-        line.customID = try string(fields, "custom_id")
-        if fields["body"] != nil || fields["method"] != nil || fields["url"] != nil {
-            try rejectUnknown(fields, allowed: batchAPIFields)
-            line.input = try batchAPIInput(fields)
-            return line
+        var result = BulkLine(lineNumber: lineNumber, input: "")
+        if let customID = fields["custom_id"], !(customID is NSNull) {
+            guard let text = customID as? String, !text.isEmpty else {
+                throw BulkLineError("\"custom_id\" must be a non-empty string")
+            }
+            result.customID = text
         }
-        try rejectUnknown(fields, allowed: ownFields)
-        guard let input = fields["input"] else { throw BulkLineError("missing \"input\"") }
-        guard let text = input as? String else { throw BulkLineError("\"input\" must be a string") }
-        guard !text.isEmpty else { throw BulkLineError("\"input\" is empty") }
-        line.input = text
-        line.agent = try string(fields, "agent")
-        line.session = try string(fields, "session")
-        line.priority = try integer(fields, "priority", minimum: nil)
-        line.maxAttempts = try integer(fields, "max_attempts", minimum: 1)
-        if let runAt = fields["run_at"], !(runAt is NSNull) {
-            line.runAt = try timestamp(runAt)
-        }
-        if let metadata = fields["metadata"], !(metadata is NSNull) {
-            guard metadata is [String: Any],
-                let data = try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys, .withoutEscapingSlashes])
-            else { throw BulkLineError("\"metadata\" must be an object") }
-            line.metadata = String(decoding: data, as: UTF8.self)
-        }
-        return line
+        try rejectUnknown(fields, allowed: batchAPIFields)
+        result.input = try batchAPIInput(fields)
+        return result
     }
 
     private static func rejectUnknown(_ fields: [String: Any], allowed: Set<String>) throws {
         if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw BulkLineError("unknown field \"\(unknown)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
         }
-    }
-
-    private static func string(_ fields: [String: Any], _ name: String) throws -> String? {
-        guard let value = fields[name], !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw BulkLineError("\"\(name)\" must be a string") }
-        guard !text.isEmpty else { throw BulkLineError("\"\(name)\" is empty") }
-        return text
-    }
-
-    private static func integer(_ fields: [String: Any], _ name: String, minimum: Int?) throws -> Int? {
-        guard let value = fields[name], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(number), number.doubleValue.rounded() == number.doubleValue,
-            abs(number.doubleValue) < 1e15
-        else { throw BulkLineError("\"\(name)\" must be a whole number") }
-        let integer = number.intValue
-        if let minimum, integer < minimum { throw BulkLineError("\"\(name)\" must be at least \(minimum)") }
-        return integer
-    }
-
-    private static func isBoolean(_ number: NSNumber) -> Bool {
-        String(cString: number.objCType) == "c"
-    }
-
-    private static func timestamp(_ value: Any) throws -> Timestamp {
-        if let text = value as? String, let time = Timestamp(iso8601: text) { return time }
-        if let number = value as? NSNumber, !isBoolean(number) {
-            return Timestamp(milliseconds: Int64((number.doubleValue * 1000).rounded()))
-        }
-        throw BulkLineError("\"run_at\" must be an RFC 3339 time (2026-11-21T15:00:00Z) or Unix seconds")
     }
 
     private static func batchAPIInput(_ fields: [String: Any]) throws -> String {

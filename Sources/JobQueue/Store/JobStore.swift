@@ -85,12 +85,44 @@ public struct JobOutcome: Sendable {
         case requeue
     }
 
+    /// The job as it was claimed.
     public var job: Job
     public var resolution: Resolution
+    public var finishedAt: Timestamp
+    /// The sink already holds the job's end state (a worker delivered it before committing),
+    /// so the store need not mark it for delivery.
+    public var delivered: Bool
 
-    public init(job: Job, resolution: Resolution) {
+    public init(job: Job, resolution: Resolution, finishedAt: Timestamp = .now, delivered: Bool = false) {
         self.job = job
         self.resolution = resolution
+        self.finishedAt = finishedAt
+        self.delivered = delivered
+    }
+
+    /// The job in its end state, for outcomes that end it; `nil` for a retry or requeue,
+    /// whose end state the store decides.
+    public var finishedJob: Job? {
+        var finished = job
+        switch resolution {
+        case .succeeded(let output):
+            finished.status = .succeeded
+            finished.output = output
+            finished.error = nil
+        case .failed(let error, let output):
+            finished.status = .failed
+            finished.output = output
+            finished.error = error
+        case .cancelled(let error, let output):
+            finished.status = .cancelled
+            finished.output = output
+            finished.error = error
+        case .retry, .requeue:
+            return nil
+        }
+        finished.finishedAt = finishedAt
+        finished.workerID = nil
+        return finished
     }
 }
 
@@ -119,7 +151,7 @@ public struct ExchangeRequest: Sendable {
 }
 
 public struct ExchangeResult: Sendable {
-    /// Jobs that reached an end state in this exchange, to deliver to the sink.
+    /// Jobs that reached an end state in this exchange and still have to reach the sink.
     public var finished: [Job]
     /// Newly claimed jobs, highest priority first, then in submission order.
     public var claimed: [Job]

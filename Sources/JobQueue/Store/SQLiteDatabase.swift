@@ -26,7 +26,10 @@ public final class SQLiteDatabase: Sendable {
         configuration.foreignKeysEnabled = false
         configuration.label = "agentq"
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // NORMAL in WAL mode: a commit survives a crash of any process; only a power loss
+            // can take back the last transactions. The larger page cache keeps a 100k-line
+            // submission from spilling pages mid-transaction.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)

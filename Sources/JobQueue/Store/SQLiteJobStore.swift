@@ -46,7 +46,7 @@ public final class SQLiteJobStore: JobStore {
             -- The claim query walks this index in claim order and never sees finished rows.
             CREATE INDEX jobs_claimable ON jobs (priority DESC, seq) WHERE status = 'queued';
             -- Lane ordering: is an earlier job of this lane still open?
-            CREATE INDEX jobs_lane_open ON jobs (lane, seq) WHERE status IN ('queued', 'running');
+            CREATE INDEX jobs_lane_open ON jobs (lane, seq) WHERE status IN ('queued', 'running') AND lane IS NOT NULL;
             -- Heartbeats and lease rescue only look at running rows.
             CREATE INDEX jobs_running ON jobs (worker_id, lease_until) WHERE status = 'running';
             CREATE INDEX jobs_undelivered ON jobs (seq) WHERE delivery_pending = 1;
@@ -105,31 +105,69 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: - Enqueue
 
+    /// Inserts jobs in groups of ``rowsPerStatement`` with one multi-row INSERT each: per-statement
+    /// overhead, not the B-tree work, is most of a single-row insert's cost.
     private final class Inserter: JobInserter {
-        let statement: Statement
+        static let rowsPerStatement = 64
+        static let columnCount: Int32 = 11
+        let db: Database
         let batchID: String?
         let now: Int64
+        var pending: [(id: String, job: NewJob)] = []
         var count = 0
 
-        init(db: Database, batchID: String?, now: Int64) throws {
-            statement = try db.cachedStatement(sql: """
-                INSERT INTO jobs (id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at,
-                                  max_attempts, status, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
-                """)
+        init(db: Database, batchID: String?, now: Int64) {
+            self.db = db
             self.batchID = batchID
             self.now = now
+            pending.reserveCapacity(Self.rowsPerStatement)
+        }
+
+        static let fullStatementSQL = sql(rows: rowsPerStatement)
+        private var fullStatement: Statement?
+
+        static func sql(rows: Int) -> String {
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)"
+            return """
+                INSERT INTO jobs (id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at,
+                                  max_attempts, status, created_at)
+                VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
+                """
         }
 
         func insert(_ job: NewJob) throws -> String {
             let id = SortableID.make(prefix: "job_")
-            statement.setUncheckedArguments([
-                id, job.customID, batchID, job.lane, job.handler, job.input, job.metadata, job.priority,
-                job.runAt?.milliseconds ?? now, job.maxAttempts, now,
-            ])
-            try statement.execute()
+            pending.append((id, job))
             count += 1
+            if pending.count == Self.rowsPerStatement { try flush() }
             return id
+        }
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let statement: Statement
+            if pending.count == Self.rowsPerStatement {
+                if fullStatement == nil { fullStatement = try db.cachedStatement(sql: Self.fullStatementSQL) }
+                statement = fullStatement!
+            } else {
+                statement = try db.makeStatement(sql: Self.sql(rows: pending.count))
+            }
+            for (row, entry) in pending.enumerated() {
+                let base = Int32(row) * Self.columnCount
+                statement.bind(base + 1, entry.id)
+                statement.bind(base + 2, entry.job.customID)
+                statement.bind(base + 3, batchID)
+                statement.bind(base + 4, entry.job.lane)
+                statement.bind(base + 5, entry.job.handler)
+                statement.bind(base + 6, entry.job.input)
+                statement.bind(base + 7, entry.job.metadata)
+                statement.bind(base + 8, entry.job.priority)
+                statement.bind(base + 9, entry.job.runAt?.milliseconds ?? now)
+                statement.bind(base + 10, entry.job.maxAttempts)
+                statement.bind(base + 11, now)
+            }
+            try statement.stepToCompletion(db)
+            pending.removeAll(keepingCapacity: true)
         }
     }
 
@@ -141,8 +179,9 @@ public final class SQLiteJobStore: JobStore {
                     sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
                     arguments: [batch.id, batch.source, now])
             }
-            let inserter = try Inserter(db: db, batchID: batch?.id, now: now)
+            let inserter = Inserter(db: db, batchID: batch?.id, now: now)
             try body(inserter)
+            try inserter.flush()
             return EnqueueSummary(batchID: batch?.id, count: inserter.count)
         }
     }
@@ -153,9 +192,7 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             var finished: [Job] = []
             for outcome in request.outcomes {
-                if let job = try apply(outcome, workerID: request.workerID, now: request.now, db: db),
-                    job.status.isFinished
-                {
+                if let job = try apply(outcome, workerID: request.workerID, now: request.now, db: db) {
                     finished.append(job)
                 }
             }
@@ -183,46 +220,49 @@ public final class SQLiteJobStore: JobStore {
                         LIMIT ?4)
                     RETURNING \(Self.columns)
                     """)
-                claimed = try Row.fetchAll(
+                let cursor = try Row.fetchCursor(
                     statement,
                     arguments: [
                         request.workerID, request.now.milliseconds + request.leaseMilliseconds,
                         request.now.milliseconds, request.claimLimit, request.claimScope.batchID,
                         request.claimScope.lane,
-                    ]
-                ).map(Self.job(from:))
+                    ])
+                while let row = try cursor.next() { claimed.append(Self.job(from: row)) }
                 claimed.sort { ($0.priority, -$0.seq) > ($1.priority, -$1.seq) }
             }
             return ExchangeResult(finished: finished, claimed: claimed)
         }
     }
 
-    /// Applies one outcome if the job is still this worker's; returns the job as it now stands.
+    /// Applies one outcome if the job is still this worker's.
+    /// - returns: the job in its end state when it ended and still needs delivery.
     private func apply(_ outcome: JobOutcome, workerID: String, now: Timestamp, db: Database) throws -> Job? {
         let seq = outcome.job.seq
+        if let finished = outcome.finishedJob {
+            // The end state is known here, so a plain UPDATE does (no RETURNING to decode).
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET status = ?1, output = ?2, error_type = ?3, error_message = ?4, finished_at = ?5,
+                    worker_id = NULL, lease_until = NULL, delivery_pending = ?6
+                WHERE seq = ?7 AND status = 'running' AND worker_id = ?8
+                """)
+            statement.bind(1, finished.status.rawValue)
+            statement.bind(2, finished.output)
+            statement.bind(3, finished.error?.type)
+            statement.bind(4, finished.error?.message)
+            statement.bind(5, outcome.finishedAt.milliseconds)
+            statement.bind(6, outcome.delivered ? 0 : 1)
+            statement.bind(7, seq)
+            statement.bind(8, workerID)
+            guard try statement.stepToCompletion(db) == 1 else { return nil }   // lease lost: not ours now
+            if let error = finished.error {
+                try recordAttemptError(seq: seq, attempt: finished.attempts, error: error, now: now, db: db)
+            }
+            return outcome.delivered ? nil : finished
+        }
         let guardClause = "WHERE seq = ? AND status = 'running' AND worker_id = ? RETURNING \(Self.columns)"
         let row: Row?
         var recordedError: JobError?
         switch outcome.resolution {
-        case .succeeded(let output):
-            let statement = try db.cachedStatement(sql: """
-                UPDATE jobs SET status = 'succeeded', output = ?, error_type = NULL, error_message = NULL,
-                    finished_at = ?, worker_id = NULL, lease_until = NULL, delivery_pending = 1
-                \(guardClause)
-                """)
-            row = try Row.fetchOne(statement, arguments: [output, now.milliseconds, seq, workerID])
-        case .failed(let error, let output), .cancelled(let error, let output):
-            let status: JobStatus
-            if case .failed = outcome.resolution { status = .failed } else { status = .cancelled }
-            recordedError = error
-            let statement = try db.cachedStatement(sql: """
-                UPDATE jobs SET status = ?, output = ?, error_type = ?, error_message = ?,
-                    finished_at = ?, worker_id = NULL, lease_until = NULL, delivery_pending = 1
-                \(guardClause)
-                """)
-            row = try Row.fetchOne(
-                statement,
-                arguments: [status.rawValue, output, error.type, error.message, now.milliseconds, seq, workerID])
         case .retry(let error, let at, let output):
             recordedError = error
             // A cancel that arrived while the attempt was failing wins over the retry.
@@ -250,13 +290,15 @@ public final class SQLiteJobStore: JobStore {
                 \(guardClause)
                 """)
             row = try Row.fetchOne(statement, arguments: [now.milliseconds, now.milliseconds, seq, workerID])
+        case .succeeded, .failed, .cancelled:
+            return nil   // handled above
         }
         guard let row else { return nil }   // the lease was lost: another worker owns the job now
         let job = Self.job(from: row)
         if let recordedError {
             try recordAttemptError(seq: seq, attempt: job.attempts, error: recordedError, now: now, db: db)
         }
-        return job
+        return job.status.isFinished ? job : nil
     }
 
     private func recordAttemptError(seq: Int64, attempt: Int, error: JobError, now: Timestamp, db: Database) throws {

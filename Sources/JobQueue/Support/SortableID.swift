@@ -38,12 +38,22 @@ public final class SortableID: @unchecked Sendable {
         }
         let millis = lastMillis, h = high, l = low
         lock.unlock()
-        return prefix + Self.encode(millis: millis, high: h, low: l)
+        return Self.encode(prefix: prefix, millis: millis, high: h, low: l)
     }
 
-    private static func encode(millis: Int64, high: UInt16, low: UInt64) -> String {
-        var bytes = [UInt8](repeating: 0, count: 26)
+    private static func encode(prefix: String, millis: Int64, high: UInt16, low: UInt64) -> String {
+        let prefixBytes = prefix.utf8.count
+        return String(unsafeUninitializedCapacity: prefixBytes + 26) { buffer in
+            _ = buffer.initialize(from: prefix.utf8)
+            let body = UnsafeMutableBufferPointer(rebasing: buffer[prefixBytes...])
+            encode(into: body, millis: millis, high: high, low: low)
+            return prefixBytes + 26
+        }
+    }
+
+    private static func encode(into bytes: UnsafeMutableBufferPointer<UInt8>, millis: Int64, high: UInt16, low: UInt64) {
         var time = UInt64(millis)
+        let alphabet = Self.alphabet
         for index in stride(from: 9, through: 0, by: -1) {
             bytes[index] = alphabet[Int(time & 31)]
             time >>= 5
@@ -61,6 +71,5 @@ public final class SortableID: @unchecked Sendable {
             bytes[index] = alphabet[Int(highBits & 31)]
             highBits >>= 5
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -15,12 +15,16 @@ public protocol JobHandler: Sendable {
     func run(_ job: Job, token: CancellationToken) throws -> String
 }
 
-/// Receives every job that reached an end state, after its state is committed.
+/// Receives every job that reached an end state, as that end state.
 ///
-/// The pool calls it from one thread at a time; once it returns, the jobs are marked as
-/// delivered. Jobs whose delivery was interrupted by a crash are delivered again when a
-/// worker next starts, so an implementation must be idempotent (for example, atomic file
-/// writes that replace older copies).
+/// Workers deliver a job from their own thread just before they commit its end state, so
+/// the sink is called from several threads at once. Jobs that end without a worker
+/// (cancelled while queued, failed by a lease rescue) and jobs whose early delivery failed
+/// are delivered after their commit, again by any worker that starts. So a job can be
+/// delivered more than once, and, when its worker lost the lease just then, with an end
+/// state that did not commit (the job runs again and its next delivery replaces it). An
+/// implementation must be thread-safe and idempotent: atomic file writes that replace older
+/// copies are.
 public protocol FinishedJobSink: Sendable {
     func deliver(_ jobs: [Job]) throws
 }

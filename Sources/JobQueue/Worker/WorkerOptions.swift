@@ -15,9 +15,10 @@ public struct WorkerOptions: Sendable {
     public var scope: ClaimScope
     /// Jobs that run at the same time in this process.
     public var concurrency: Int
-    /// Claimed jobs held ready beyond `concurrency`. Saves a store round trip per job when
-    /// jobs are short; keep it 0 when jobs are long so other processes can take them.
-    public var prefetch: Int
+    /// Claimed jobs held ready beyond `concurrency`. Saves store round trips when jobs are
+    /// short; `nil` adapts it to the jobs' duration (none when they are long, so other
+    /// processes can take them).
+    public var prefetch: Int?
     /// How long a claimed job stays this worker's without a heartbeat.
     public var leaseMilliseconds: Int64
     /// How often leases are renewed and cancel requests are looked for.
@@ -31,14 +32,14 @@ public struct WorkerOptions: Sendable {
     public var log: @Sendable (String) -> Void
 
     public init(
-        mode: Mode = .forever, scope: ClaimScope = .all, concurrency: Int = 4, prefetch: Int = 0, leaseMilliseconds: Int64 = 30_000,
+        mode: Mode = .forever, scope: ClaimScope = .all, concurrency: Int = 4, prefetch: Int? = nil, leaseMilliseconds: Int64 = 30_000,
         heartbeatMilliseconds: Int64 = 500, pollMilliseconds: Int64 = 100, backoff: RetryBackoff = RetryBackoff(),
         workerID: String = SortableID.make(prefix: "wrk_"), log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.mode = mode
         self.scope = scope
         self.concurrency = max(1, concurrency)
-        self.prefetch = max(0, prefetch)
+        self.prefetch = prefetch.map { max(0, $0) }
         self.leaseMilliseconds = max(1000, leaseMilliseconds)
         self.heartbeatMilliseconds = max(50, min(heartbeatMilliseconds, leaseMilliseconds / 3))
         self.pollMilliseconds = max(1, pollMilliseconds)

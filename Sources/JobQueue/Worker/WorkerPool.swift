@@ -35,6 +35,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var graceMilliseconds: Int64 = 0
     private var workersExit = false
     private var summary = WorkerSummary()
+    private var averageJobMilliseconds: Double?
 
     public init(
         store: any JobStore, handler: any JobHandler, sink: any FinishedJobSink, options: WorkerOptions,
@@ -95,40 +96,62 @@ public final class WorkerPool: @unchecked Sendable {
             }
             let token = tokens[job.seq] ?? CancellationToken()
             workerCondition.unlock()
-            let outcome = execute(job, token: token)
+            let started = DispatchTime.now().uptimeNanoseconds
+            var outcome = JobOutcome(job: job, resolution: execute(job, token: token), finishedAt: timeSource.now())
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+            if let finished = outcome.finishedJob {
+                // Delivered before the commit, on this thread: result files are written in
+                // parallel, and a crash in between only means the job runs (and is written) again.
+                do {
+                    try sink.deliver([finished])
+                    outcome.delivered = true
+                } catch {
+                    options.log("could not deliver job \(job.id), will try again after it commits: \(error)")
+                }
+            }
             workerCondition.lock()
+            averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
             outcomes.append(outcome)
             coordinatorWake.signal()
         }
         workerCondition.unlock()
     }
 
-    private func execute(_ job: Job, token: CancellationToken) -> JobOutcome {
-        if let reason = token.reason { return JobOutcome(job: job, resolution: resolution(for: reason, output: nil)) }
+    private func execute(_ job: Job, token: CancellationToken) -> JobOutcome.Resolution {
+        if let reason = token.reason { return resolution(for: reason, output: nil) }
         do {
-            let output = try handler.run(job, token: token)
-            return JobOutcome(job: job, resolution: .succeeded(output: output))
+            return .succeeded(output: try handler.run(job, token: token))
         } catch {
             // An error raised while the token was firing is the cancellation showing through.
             if let reason = token.reason {
                 let output = (error as? JobCancelled)?.output ?? (error as? JobFailure)?.output
-                return JobOutcome(job: job, resolution: resolution(for: reason, output: output))
+                return resolution(for: reason, output: output)
             }
             switch error {
             case let failure as JobFailure:
                 if failure.retryable && job.attempts < job.maxAttempts {
                     let delay = options.backoff.delay(afterAttempt: job.attempts)
-                    let at = timeSource.now().adding(milliseconds: delay)
-                    return JobOutcome(job: job, resolution: .retry(failure.error, at: at, output: failure.output))
+                    return .retry(failure.error, at: timeSource.now().adding(milliseconds: delay), output: failure.output)
                 }
-                return JobOutcome(job: job, resolution: .failed(failure.error, output: failure.output))
+                return .failed(failure.error, output: failure.output)
             case let cancelled as JobCancelled:
-                return JobOutcome(job: job, resolution: resolution(for: .requested, output: cancelled.output))
+                return resolution(for: .requested, output: cancelled.output)
             default:
-                return JobOutcome(
-                    job: job, resolution: .failed(JobError(type: "internal_error", message: "\(error)"), output: nil))
+                return .failed(JobError(type: "internal_error", message: "\(error)"), output: nil)
             }
         }
+    }
+
+    /// Claimed jobs to hold beyond the free workers: the configured number, or by default
+    /// about 20 ms of work per worker when jobs are short and none when they are long, so
+    /// other processes can take long jobs.
+    private func prefetchNow() -> Int {
+        if let fixed = options.prefetch { return fixed }
+        workerCondition.lock()
+        let average = averageJobMilliseconds
+        workerCondition.unlock()
+        guard let average, average < 20 else { return 0 }
+        return min(512, Int(Double(options.concurrency) * 20 / max(average, 0.02)))
     }
 
     private func resolution(for reason: CancellationReason, output: String?) -> JobOutcome.Resolution {
@@ -167,11 +190,12 @@ public final class WorkerPool: @unchecked Sendable {
             let deliveredNow = delivered
             delivered.removeAll(keepingCapacity: true)
             let stopping = stopRequestedAt
+            let now0 = timeSource.now()
             if stopping != nil && readyHead < ready.count {
                 // Jobs not started yet go straight back to the queue.
                 for job in ready[readyHead...] {
                     tokens[job.seq] = nil
-                    outcomes.append(JobOutcome(job: job, resolution: .requeue))
+                    outcomes.append(JobOutcome(job: job, resolution: .requeue, finishedAt: now0))
                 }
                 ready.removeAll()
                 readyHead = 0
@@ -188,7 +212,7 @@ public final class WorkerPool: @unchecked Sendable {
             if stopping == nil {
                 switch options.mode {
                 case .once: capacity = claimedTotal == 0 ? 1 : 0
-                case .forever, .drain: capacity = options.concurrency + options.prefetch - inFlight
+                case .forever, .drain: capacity = options.concurrency + prefetchNow() - inFlight
                 }
             }
             let claimNow = capacity > 0 && now >= schedule.nextClaim

@@ -32,8 +32,8 @@ extension AgentQCommand {
         @Option(name: .customLong("retry-delay"), help: "Seconds before the first retry of a failed attempt; doubles each time.")
         var retryDelay: Double = 1
 
-        @Option(help: "Claimed jobs held ready beyond --concurrency (helps very short jobs).")
-        var prefetch: Int = 0
+        @Option(help: "Claimed jobs held ready beyond --concurrency (default: adapts to how long jobs take).")
+        var prefetch: Int?
 
         func validate() throws {
             if drain && once { throw ValidationError("--drain and --once cannot be used together") }
@@ -41,7 +41,7 @@ extension AgentQCommand {
             guard lease >= 1 else { throw ValidationError("--lease must be at least 1 second") }
             guard grace >= 0 else { throw ValidationError("--grace cannot be negative") }
             guard retryDelay >= 0 else { throw ValidationError("--retry-delay cannot be negative") }
-            guard (0...10_000).contains(prefetch) else { throw ValidationError("--prefetch must be between 0 and 10000") }
+            if let prefetch, !(0...10_000).contains(prefetch) { throw ValidationError("--prefetch must be between 0 and 10000") }
         }
 
         func run() throws {
