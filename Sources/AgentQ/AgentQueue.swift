@@ -13,6 +13,7 @@ public final class AgentQueue: Sendable {
     public let database: SQLiteDatabase
     public let store: any JobStore
     public let agents: any AgentStore
+    public let sessions: any SessionStore
     public let results: ResultWriter
 
     /// Opens (creating when missing) the home directory and its database.
@@ -21,11 +22,15 @@ public final class AgentQueue: Sendable {
         try home.prepare()
         self.home = home
         database = try SQLiteDatabase(
-            path: home.databasePath, migrations: SQLiteJobStore.migrations + SQLiteAgentStore.migrations)
+            path: home.databasePath, migrations: Self.migrations)
         store = SQLiteJobStore(database: database)
         agents = SQLiteAgentStore(database: database)
+        sessions = SQLiteSessionStore(database: database)
         results = ResultWriter(directory: home.resultsDirectory)
     }
+
+    /// Every table agentq keeps, the engine's and the product's, in order.
+    public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
@@ -35,7 +40,13 @@ public final class AgentQueue: Sendable {
 
     /// A worker pool that runs agent turns and writes result files.
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
-        WorkerPool(store: store, handler: TurnRunner(agents: agents), sink: results, options: options)
+        var options = options
+        let sessionManager = SessionManager(queue: self)
+        options.maintenance = { sessionManager.expireIdleSessions() }
+        return WorkerPool(
+            store: store,
+            handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory),
+            sink: results, options: options)
     }
 
     /// Cancels jobs; the ones that were queued get their result file at once.

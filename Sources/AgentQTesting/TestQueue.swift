@@ -25,7 +25,7 @@ public final class TestQueue: Sendable {
     /// Opens a second, independent connection to the same database, as another process would.
     public func openAnotherStore() throws -> SQLiteJobStore {
         SQLiteJobStore(database: try SQLiteDatabase(
-            path: home.databasePath, migrations: SQLiteJobStore.migrations + SQLiteAgentStore.migrations))
+            path: home.databasePath, migrations: AgentQueue.migrations))
     }
 
     /// The names of the result files written so far.

@@ -16,11 +16,21 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public var tools: [String]
     public var maxSteps: Int
     public var options: [String: JSONValue]
+    /// `"bubblewrap"` (the default) or `"none"`: how the `bash` tool is isolated.
+    public var sandbox: String?
+    /// Whether `bash` may use the network (off by default).
+    public var network: Bool
+    /// Idle sessions of this agent close after this long; `nil` uses the global default.
+    public var idleTimeoutSeconds: Int?
 
     public init(
         name: String, provider: String, model: String, systemPrompt: String? = nil, tools: [String] = [],
-        maxSteps: Int = 10, options: [String: JSONValue] = [:]
+        maxSteps: Int = 10, options: [String: JSONValue] = [:], sandbox: String? = nil, network: Bool = false,
+        idleTimeoutSeconds: Int? = nil
     ) {
+        self.sandbox = sandbox
+        self.network = network
+        self.idleTimeoutSeconds = idleTimeoutSeconds
         self.name = name
         self.provider = provider
         self.model = model
@@ -31,9 +41,10 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, provider, model, tools, options
+        case name, provider, model, tools, options, sandbox, network
         case systemPrompt = "system_prompt"
         case maxSteps = "max_steps"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -45,6 +56,28 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         tools = try container.decodeIfPresent([String].self, forKey: .tools) ?? []
         maxSteps = try container.decodeIfPresent(Int.self, forKey: .maxSteps) ?? 10
         options = try container.decodeIfPresent([String: JSONValue].self, forKey: .options) ?? [:]
+        sandbox = try container.decodeIfPresent(String.self, forKey: .sandbox)
+        network = try container.decodeIfPresent(Bool.self, forKey: .network) ?? false
+        idleTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(provider, forKey: .provider)
+        try container.encode(model, forKey: .model)
+        try container.encodeIfPresent(systemPrompt, forKey: .systemPrompt)
+        try container.encode(tools, forKey: .tools)
+        try container.encode(maxSteps, forKey: .maxSteps)
+        try container.encode(options, forKey: .options)
+        try container.encodeIfPresent(sandbox, forKey: .sandbox)
+        if network { try container.encode(network, forKey: .network) }
+        try container.encodeIfPresent(idleTimeoutSeconds, forKey: .idleTimeoutSeconds)
+    }
+
+    /// How this agent's `bash` tool is isolated.
+    public var sandboxPolicy: SandboxPolicy {
+        sandbox == "none" ? .none : .bubblewrap(allowNetwork: network)
     }
 
     /// The built-in agent every new home has.
@@ -97,6 +130,17 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
                 "\(source): unknown provider '\(provider)' (known: \(ProviderRegistry.knownProviders.joined(separator: ", ")))")
         }
         guard maxSteps >= 1 else { throw AgentQError(.invalidAgent, "\(source): max_steps must be at least 1") }
+        if let sandbox, sandbox != "none" && sandbox != "bubblewrap" {
+            throw AgentQError(.invalidAgent, "\(source): sandbox must be \"bubblewrap\" or \"none\", not \"\(sandbox)\"")
+        }
+        if let idleTimeoutSeconds, idleTimeoutSeconds < 1 {
+            throw AgentQError(.invalidAgent, "\(source): idle_timeout_seconds must be at least 1")
+        }
+        if let unknown = tools.first(where: { !ToolRegistry.builtInNames.contains($0) }) {
+            throw AgentQError(
+                .invalidAgent,
+                "\(source): unknown tool '\(unknown)' (known: \(ToolRegistry.builtInNames.joined(separator: ", ")))")
+        }
         try ProviderRegistry.validateOptions(of: self, source: source)
     }
 

@@ -9,15 +9,57 @@ public protocol ModelProvider: Sendable {
     func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse
 }
 
+/// A tool call the model asked for.
+public struct ToolCall: Sendable, Hashable, Codable {
+    /// The provider's ID for the call, echoed back with its result.
+    public var id: String
+    public var name: String
+    /// The arguments as the model wrote them: JSON text that may be invalid.
+    public var arguments: String
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
+}
+
 /// One message of a conversation.
 public struct ChatMessage: Sendable, Hashable {
-    public enum Role: String, Sendable { case system, user, assistant, tool }
+    public enum Role: String, Sendable, Codable { case system, user, assistant, tool }
     public var role: Role
     public var content: String
+    /// For assistant messages: the tools it called.
+    public var toolCalls: [ToolCall]
+    /// For tool messages: which call this answers, and whether it failed.
+    public var toolCallID: String?
+    public var toolName: String?
+    public var isError: Bool
 
-    public init(role: Role, content: String) {
+    public init(
+        role: Role, content: String, toolCalls: [ToolCall] = [], toolCallID: String? = nil, toolName: String? = nil,
+        isError: Bool = false
+    ) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
+        self.toolCallID = toolCallID
+        self.toolName = toolName
+        self.isError = isError
+    }
+}
+
+/// A tool as offered to the model.
+public struct ToolSpec: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    /// JSON Schema of the arguments object, as JSON text.
+    public var parametersSchema: String
+
+    public init(name: String, description: String, parametersSchema: String) {
+        self.name = name
+        self.description = description
+        self.parametersSchema = parametersSchema
     }
 }
 
@@ -25,24 +67,28 @@ public struct ChatMessage: Sendable, Hashable {
 public struct ModelRequest: Sendable {
     public var agent: AgentDefinition
     public var messages: [ChatMessage]
+    public var tools: [ToolSpec]
     /// The job's attempt number, 1-based.
     public var attempt: Int
 
-    public init(agent: AgentDefinition, messages: [ChatMessage], attempt: Int) {
+    public init(agent: AgentDefinition, messages: [ChatMessage], tools: [ToolSpec] = [], attempt: Int) {
         self.agent = agent
         self.messages = messages
+        self.tools = tools
         self.attempt = attempt
     }
 }
 
-/// What a provider answered.
+/// What a provider answered: text, tool calls, or both.
 public struct ModelResponse: Sendable, Hashable {
     public var text: String
+    public var toolCalls: [ToolCall]
     public var usage: TokenUsage
     public var finishReason: String
 
-    public init(text: String, usage: TokenUsage, finishReason: String = "stop") {
+    public init(text: String, toolCalls: [ToolCall] = [], usage: TokenUsage, finishReason: String = "stop") {
         self.text = text
+        self.toolCalls = toolCalls
         self.usage = usage
         self.finishReason = finishReason
     }

@@ -24,6 +24,16 @@ public enum ProviderRegistry {
                 guard value.boolValue != nil else {
                     throw AgentQError(.invalidAgent, "\(source): option '\(name)' must be true or false")
                 }
+            case "tool_calls":
+                guard case .array(let calls) = value, calls.allSatisfy({ call in
+                    guard case .object(let fields) = call, fields["name"]?.stringValue != nil else { return false }
+                    if let arguments = fields["arguments"], case .object = arguments { return true }
+                    return fields["arguments"] == nil
+                }) else {
+                    throw AgentQError(
+                        .invalidAgent,
+                        "\(source): option 'tool_calls' must be an array of {\"name\": \"tool\", \"arguments\": {...}}")
+                }
             default:
                 throw AgentQError(
                     .invalidAgent,

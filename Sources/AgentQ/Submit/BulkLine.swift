@@ -101,7 +101,10 @@ public struct BulkLine: Sendable, Hashable {
         case .string(let text):
             if let time = Timestamp(iso8601: text) { return time }
         case .number(let seconds, _):
-            return Timestamp(milliseconds: Int64((seconds * 1000).rounded()))
+            // Beyond year 5000 is a unit mistake (milliseconds or nanoseconds given as seconds).
+            if seconds.isFinite, abs(seconds) < 100_000_000_000 {
+                return Timestamp(milliseconds: Int64((seconds * 1000).rounded()))
+            }
         default: break
         }
         throw BulkLineError("\"run_at\" must be an RFC 3339 time (2026-11-21T15:00:00Z) or Unix seconds")

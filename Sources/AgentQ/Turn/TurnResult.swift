@@ -1,17 +1,34 @@
+import Foundation
+
 /// What one turn produced: the final answer, the tool calls made on the way, tokens used and
 /// model calls taken. Stored as the job's output and spliced into its result file.
 public struct TurnResult: Sendable, Hashable {
     public var response: String?
-    /// Each tool call as JSON text (filled in by the agent loop).
-    public var toolCalls: [String]
+    public var toolCalls: [ToolCallRecord]
     public var usage: TokenUsage
     public var steps: Int
 
-    public init(response: String?, toolCalls: [String] = [], usage: TokenUsage = TokenUsage(), steps: Int = 0) {
+    public init(response: String?, toolCalls: [ToolCallRecord] = [], usage: TokenUsage = TokenUsage(), steps: Int = 0) {
         self.response = response
         self.toolCalls = toolCalls
         self.usage = usage
         self.steps = steps
+    }
+
+    /// Reads a job's output back (see ``jsonText``).
+    public init?(jsonText: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(jsonText.utf8)) as? [String: Any] else { return nil }
+        response = object["response"] as? String
+        let usageObject = object["usage"] as? [String: Any]
+        usage = TokenUsage(
+            inputTokens: usageObject?["input_tokens"] as? Int ?? 0, outputTokens: usageObject?["output_tokens"] as? Int ?? 0)
+        steps = object["steps"] as? Int ?? 0
+        toolCalls = (object["tool_calls"] as? [[String: Any]] ?? []).map {
+            ToolCallRecord(
+                id: $0["id"] as? String ?? "", name: $0["name"] as? String ?? "", arguments: $0["arguments"] as? String ?? "",
+                resultSummary: $0["result"] as? String ?? "", durationMilliseconds: $0["duration_ms"] as? Int ?? 0,
+                isError: $0["is_error"] as? Bool ?? false)
+        }
     }
 
     /// `{"response": …, "tool_calls": […], "usage": {…}, "steps": N}`: the job output format.
@@ -19,7 +36,7 @@ public struct TurnResult: Sendable, Hashable {
         var json = JSONText()
         json.object { object in
             object.field("response", response)
-            object.field("tool_calls", raw: "[" + toolCalls.joined(separator: ",") + "]")
+            object.field("tool_calls", raw: "[" + toolCalls.map(\.jsonText).joined(separator: ",") + "]")
             object.field("usage") { usage in
                 usage.field("input_tokens", self.usage.inputTokens)
                 usage.field("output_tokens", self.usage.outputTokens)

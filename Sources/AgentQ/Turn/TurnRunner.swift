@@ -3,45 +3,197 @@ import JobQueue
 
 /// Runs one turn of an agent for a job: the ``JobQueue/JobHandler`` of agentq's workers.
 ///
-/// The job's `handler` names the agent and its `input` is the user's message. Provider
-/// errors become ``JobQueue/JobFailure``s (retryable or not) carrying the usage so far.
-/// It reads agents through an ``AgentStore`` and knows no SQL.
+/// The job's `handler` names the agent, its `input` is the user's message and its `lane`,
+/// when set, is the session. A turn is the agent loop: call the model with the history and
+/// the agent's tools, run the tools it asks for in the session's workspace, feed the results
+/// back, until it answers or reaches `max_steps`. Every model response and tool result is
+/// persisted as it completes, so a retried or rescued turn continues from its last
+/// completed step: it never appends the user message twice nor runs a finished tool again.
+/// It reads agents and sessions through their store protocols and knows no SQL.
 ///
 /// ```swift
-/// let runner = TurnRunner(agents: agentStore)
+/// let runner = TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory)
 /// let output = try runner.run(job, token: CancellationToken())
 /// ```
 public final class TurnRunner: JobHandler, @unchecked Sendable {
     public let agents: any AgentStore
+    public let sessions: any SessionStore
+    public let workspaces: URL
+    public let observers: TurnObservers
     private let lock = NSLock()
-    private var cache: [String: (agent: AgentDefinition, provider: any ModelProvider, loadedAt: Timestamp)] = [:]
+    private var cache: [String: (agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], loadedAt: Timestamp)] = [:]
     /// Definitions changed with `agents add` reach running workers after this long.
     private let cacheMilliseconds: Int64 = 2000
 
-    public init(agents: any AgentStore) {
+    public init(
+        agents: any AgentStore, sessions: any SessionStore, workspaces: URL, observers: TurnObservers = .shared
+    ) {
         self.agents = agents
+        self.sessions = sessions
+        self.workspaces = workspaces
+        self.observers = observers
     }
 
     public func run(_ job: Job, token: CancellationToken) throws -> String {
-        let (agent, provider) = try resolve(agentNamed: job.handler)
-        var messages: [ChatMessage] = []
-        if let system = agent.systemPrompt { messages.append(ChatMessage(role: .system, content: system)) }
-        messages.append(ChatMessage(role: .user, content: job.input))
+        let (agent, provider, tools) = try resolve(agentNamed: job.handler)
+        let emit: (TurnEvent) -> Void = { [observers] in observers.emit($0, jobID: job.id) }
+        var session: SessionRecord?
+        if let sessionID = job.lane { session = try openSession(sessionID, agent: agent) }
+        let workspace = try prepareWorkspace(session: session, job: job, needed: !tools.isEmpty)
+        defer { if session == nil, let workspace { try? FileManager.default.removeItem(at: workspace) } }
+
+        let transcript = try TurnTranscript(sessionID: session?.id, jobID: job.id, store: session == nil ? nil : sessions)
+        var failedForGood = false
+        defer {
+            if let session {
+                _ = try? sessions.setStatus(failedForGood ? .error : .idle, sessionID: session.id, from: [.active])
+            }
+        }
         do {
-            let response = try provider.respond(
-                to: ModelRequest(agent: agent, messages: messages, attempt: job.attempts), token: token)
-            return TurnResult(response: response.text, usage: response.usage, steps: 1).jsonText
-        } catch let error as ProviderError {
-            throw JobFailure(type: error.type, message: error.message, retryable: error.retryable)
+            if transcript.turn.first?.message.role != .user {
+                try transcript.append(ChatMessage(role: .user, content: job.input))
+            }
+            let response = try loop(agent: agent, provider: provider, tools: tools, transcript: transcript,
+                                    workspace: workspace, job: job, token: token, emit: emit)
+            let result = TurnResult(
+                response: response, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps)
+            emit(.done(result))
+            return result.jsonText
+        } catch {
+            let partial = TurnResult(
+                response: nil, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps
+            ).jsonText
+            if error is JobCancelled || token.isCancelled {
+                // Every tool call gets an answer, so the history stays valid to send.
+                for call in transcript.unansweredCalls {
+                    try? transcript.append(ChatMessage(
+                        role: .tool, content: "cancelled", toolCallID: call.id, toolName: call.name, isError: true))
+                }
+                emit(.error(type: "cancelled", message: "the turn was cancelled"))
+                throw JobCancelled(output: partial)
+            }
+            var failure: JobFailure
+            switch error {
+            case let providerError as ProviderError:
+                failure = JobFailure(type: providerError.type, message: providerError.message, retryable: providerError.retryable)
+            case let jobFailure as JobFailure:
+                failure = jobFailure
+            default:
+                failure = JobFailure(type: "internal_error", message: "\(error)", retryable: false)
+            }
+            failure.output = partial
+            failedForGood = !failure.retryable || job.attempts >= job.maxAttempts
+            emit(.error(type: failure.error.type, message: failure.error.message))
+            throw failure
         }
     }
 
-    private func resolve(agentNamed name: String) throws -> (AgentDefinition, any ModelProvider) {
+    private func loop(
+        agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], transcript: TurnTranscript,
+        workspace: URL?, job: Job, token: CancellationToken, emit: (TurnEvent) -> Void
+    ) throws -> String {
+        let toolsByName = Dictionary(tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let specs = tools.map { ToolSpec(name: $0.name, description: $0.description, parametersSchema: $0.parametersSchema) }
+        while true {
+            try token.checkCancelled()
+            let pending = transcript.unansweredCalls
+            if !pending.isEmpty {
+                for call in pending {
+                    try token.checkCancelled()
+                    emit(.toolCallStarted(call))
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    let output = try runTool(call, tools: toolsByName, workspace: workspace, agent: agent, token: token)
+                    let duration = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+                    try transcript.append(
+                        ChatMessage(role: .tool, content: output.content, toolCallID: call.id, toolName: call.name,
+                                    isError: output.isError),
+                        durationMilliseconds: duration)
+                    emit(.toolCallFinished(ToolCallRecord(
+                        id: call.id, name: call.name, arguments: call.arguments,
+                        resultSummary: ToolCallRecord.summary(of: output.content), durationMilliseconds: duration,
+                        isError: output.isError)))
+                }
+                continue
+            }
+            if let answer = transcript.finalAnswer { return answer }
+            guard transcript.steps < agent.maxSteps else {
+                throw JobFailure(
+                    type: "max_steps", message: "the agent did not answer within max_steps (\(agent.maxSteps))",
+                    retryable: false)
+            }
+            var messages: [ChatMessage] = []
+            if let system = agent.systemPrompt { messages.append(ChatMessage(role: .system, content: system)) }
+            messages += transcript.history + transcript.turn.map(\.message)
+            let response = try provider.respond(
+                to: ModelRequest(agent: agent, messages: messages, tools: specs, attempt: job.attempts), token: token)
+            try transcript.append(
+                ChatMessage(role: .assistant, content: response.text, toolCalls: response.toolCalls), usage: response.usage)
+            if !response.text.isEmpty { emit(.textDelta(response.text)) }
+            emit(.stepFinished(step: transcript.steps, usage: response.usage))
+        }
+    }
+
+    /// Runs one tool call; bad calls become error results the model sees, never a failed turn.
+    private func runTool(
+        _ call: ToolCall, tools: [String: any AgentTool], workspace: URL?, agent: AgentDefinition, token: CancellationToken
+    ) throws -> ToolOutput {
+        guard let tool = tools[call.name] else {
+            let known = tools.keys.sorted().joined(separator: ", ")
+            return ToolOutput(content: "unknown tool '\(call.name)' (this agent has: \(known.isEmpty ? "no tools" : known))", isError: true)
+        }
+        guard let data = call.arguments.data(using: .utf8),
+            let arguments = try? JSONDecoder().decode([String: JSONValue].self, from: data.isEmpty ? Data("{}".utf8) : data)
+        else {
+            return ToolOutput(content: "invalid arguments for \(call.name): not a JSON object: \(call.arguments)", isError: true)
+        }
+        guard let workspace else { return ToolOutput(content: "no workspace for this turn", isError: true) }
+        return try tool.run(
+            arguments: arguments, context: ToolContext(workspace: workspace, token: token, sandbox: agent.sandboxPolicy))
+    }
+
+    private func openSession(_ sessionID: String, agent: AgentDefinition) throws -> SessionRecord {
+        if try sessions.session(id: sessionID) == nil {
+            // A bulk line naming a new session starts it.
+            let now = Timestamp.now
+            try? sessions.create(SessionRecord(
+                id: sessionID, agent: agent.name, workdir: workspaces.appendingPathComponent(sessionID).path,
+                managedWorkdir: true, createdAt: now, lastActiveAt: now))
+        }
+        guard let session = try sessions.session(id: sessionID) else {
+            throw JobFailure(type: "session_missing", message: "session '\(sessionID)' could not be created", retryable: true)
+        }
+        guard session.status.acceptsMessages else {
+            throw JobFailure(
+                type: "session_closed",
+                message: "Session '\(session.id)' has status '\(session.status.rawValue)' and cannot be resumed",
+                retryable: false)
+        }
+        try sessions.setStatus(.active, sessionID: session.id, from: [.idle, .error, .active, .paused])
+        return session
+    }
+
+    private func prepareWorkspace(session: SessionRecord?, job: Job, needed: Bool) throws -> URL? {
+        let directory: URL
+        if let session {
+            directory = URL(fileURLWithPath: session.workdir, isDirectory: true)
+        } else {
+            guard needed else { return nil }
+            directory = workspaces.appendingPathComponent(job.id, isDirectory: true)
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw JobFailure(type: "workspace_error", message: "cannot create the workspace \(directory.path): \(error.localizedDescription)", retryable: false)
+        }
+        return directory
+    }
+
+    private func resolve(agentNamed name: String) throws -> (AgentDefinition, any ModelProvider, [any AgentTool]) {
         let now = Timestamp.now
         lock.lock()
         if let cached = cache[name], now.milliseconds - cached.loadedAt.milliseconds < cacheMilliseconds {
             lock.unlock()
-            return (cached.agent, cached.provider)
+            return (cached.agent, cached.provider, cached.tools)
         }
         lock.unlock()
         guard let agent = try agents.agent(named: name) else {
@@ -49,10 +201,17 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                 type: "unknown_agent", message: "agent '\(name)' does not exist (agentq agents list shows them)",
                 retryable: false)
         }
-        let provider = try ProviderRegistry.provider(for: agent)
+        let provider: any ModelProvider
+        let tools: [any AgentTool]
+        do {
+            provider = try ProviderRegistry.provider(for: agent)
+            tools = try ToolRegistry.tools(named: agent.tools)
+        } catch let error as AgentQError {
+            throw JobFailure(type: "invalid_agent", message: error.message, retryable: false)
+        }
         lock.lock()
-        cache[name] = (agent, provider, now)
+        cache[name] = (agent, provider, tools, now)
         lock.unlock()
-        return (agent, provider)
+        return (agent, provider, tools)
     }
 }

@@ -40,6 +40,10 @@ public protocol JobStore: Sendable {
     /// Cancels queued jobs at once and asks the workers of running ones to stop.
     func cancel(_ selector: JobSelector, now: Timestamp) throws -> [CancelOutcome]
 
+    /// Holds (or releases) the queued jobs of a lane: a paused lane's jobs are not claimed,
+    /// and drain mode does not wait for them.
+    func setLane(_ lane: String, paused: Bool) throws
+
     /// Puts failed or cancelled jobs back in the queue with fresh attempts.
     func retry(ids: [String], now: Timestamp) throws -> [RetryOutcome]
 
@@ -155,6 +159,9 @@ public struct ExchangeResult: Sendable {
     public var finished: [Job]
     /// Newly claimed jobs, highest priority first, then in submission order.
     public var claimed: [Job]
+    /// Outcomes the store refused because the job was no longer this worker's (its lease
+    /// expired and another worker took it over), by `seq`.
+    public var refused: Set<Int64> = []
 }
 
 /// A running job's lease as a heartbeat saw it.

@@ -65,6 +65,13 @@ public final class SQLiteJobStore: JobStore {
             );
             CREATE INDEX job_attempt_errors_job ON job_attempt_errors (job_seq, attempt);
             """),
+        SQLiteMigration("jobqueue-2-paused-lanes", sql: """
+            -- Jobs of a paused lane stay queued and are not claimed until it is resumed.
+            CREATE TABLE paused_lanes (
+                lane TEXT PRIMARY KEY NOT NULL,
+                paused_at INTEGER NOT NULL
+            );
+            """),
     ]
 
     static let columns = """
@@ -191,9 +198,17 @@ public final class SQLiteJobStore: JobStore {
     public func exchange(_ request: ExchangeRequest) throws -> ExchangeResult {
         try write { db in
             var finished: [Job] = []
+            var refused: Set<Int64> = []
             for outcome in request.outcomes {
-                if let job = try apply(outcome, workerID: request.workerID, now: request.now, db: db) {
-                    finished.append(job)
+                switch try apply(outcome, workerID: request.workerID, now: request.now, db: db) {
+                case .applied(let job?): finished.append(job)
+                case .applied(nil): break
+                case .refused:
+                    refused.insert(outcome.job.seq)
+                    if outcome.delivered, let committed = try redeliverCommittedState(seq: outcome.job.seq, db: db) {
+                        // This worker already told the sink an end state that did not commit.
+                        finished.append(committed)
+                    }
                 }
             }
             if !request.delivered.isEmpty {
@@ -212,6 +227,7 @@ public final class SQLiteJobStore: JobStore {
                         SELECT seq FROM jobs AS j
                         WHERE status = 'queued' AND run_at <= ?3
                           AND (?5 IS NULL OR batch_id = ?5) AND (?6 IS NULL OR lane = ?6)
+                          AND (lane IS NULL OR lane NOT IN (SELECT lane FROM paused_lanes))
                           AND (lane IS NULL OR NOT EXISTS (
                                 SELECT 1 FROM jobs AS earlier
                                 WHERE earlier.lane = j.lane AND earlier.seq < j.seq
@@ -230,13 +246,29 @@ public final class SQLiteJobStore: JobStore {
                 while let row = try cursor.next() { claimed.append(Self.job(from: row)) }
                 claimed.sort { ($0.priority, -$0.seq) > ($1.priority, -$1.seq) }
             }
-            return ExchangeResult(finished: finished, claimed: claimed)
+            return ExchangeResult(finished: finished, claimed: claimed, refused: refused)
         }
     }
 
+    private enum Application {
+        /// Committed; carries the job in its end state when it ended and still needs delivery.
+        case applied(Job?)
+        /// The job is no longer this worker's.
+        case refused
+    }
+
+    /// Marks a finished job for delivery again and returns it, when its committed end state
+    /// must replace one a worker delivered early and could not commit.
+    private func redeliverCommittedState(seq: Int64, db: Database) throws -> Job? {
+        try Row.fetchOne(db, sql: """
+            UPDATE jobs SET delivery_pending = 1
+            WHERE seq = ? AND status IN ('succeeded', 'failed', 'cancelled')
+            RETURNING \(Self.columns)
+            """, arguments: [seq]).map(Self.job(from:))
+    }
+
     /// Applies one outcome if the job is still this worker's.
-    /// - returns: the job in its end state when it ended and still needs delivery.
-    private func apply(_ outcome: JobOutcome, workerID: String, now: Timestamp, db: Database) throws -> Job? {
+    private func apply(_ outcome: JobOutcome, workerID: String, now: Timestamp, db: Database) throws -> Application {
         let seq = outcome.job.seq
         if let finished = outcome.finishedJob {
             // The end state is known here, so a plain UPDATE does (no RETURNING to decode).
@@ -253,11 +285,11 @@ public final class SQLiteJobStore: JobStore {
             statement.bind(6, outcome.delivered ? 0 : 1)
             statement.bind(7, seq)
             statement.bind(8, workerID)
-            guard try statement.stepToCompletion(db) == 1 else { return nil }   // lease lost: not ours now
+            guard try statement.stepToCompletion(db) == 1 else { return .refused }   // lease lost: not ours now
             if let error = finished.error {
                 try recordAttemptError(seq: seq, attempt: finished.attempts, error: error, now: now, db: db)
             }
-            return outcome.delivered ? nil : finished
+            return .applied(outcome.delivered ? nil : finished)
         }
         let guardClause = "WHERE seq = ? AND status = 'running' AND worker_id = ? RETURNING \(Self.columns)"
         let row: Row?
@@ -291,14 +323,14 @@ public final class SQLiteJobStore: JobStore {
                 """)
             row = try Row.fetchOne(statement, arguments: [now.milliseconds, now.milliseconds, seq, workerID])
         case .succeeded, .failed, .cancelled:
-            return nil   // handled above
+            return .applied(nil)   // handled above
         }
-        guard let row else { return nil }   // the lease was lost: another worker owns the job now
+        guard let row else { return .refused }   // the lease was lost: another worker owns the job now
         let job = Self.job(from: row)
         if let recordedError {
             try recordAttemptError(seq: seq, attempt: job.attempts, error: recordedError, now: now, db: db)
         }
-        return job.status.isFinished ? job : nil
+        return .applied(job.status.isFinished ? job : nil)
     }
 
     private func recordAttemptError(seq: Int64, attempt: Int, error: JobError, now: Timestamp, db: Database) throws {
@@ -362,8 +394,10 @@ public final class SQLiteJobStore: JobStore {
         try read { db in
             switch scope {
             case .all:
+                // Jobs waiting in a paused lane wait for a person, not for a worker.
                 return try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued'
+                                   AND (lane IS NULL OR lane NOT IN (SELECT lane FROM paused_lanes)))
                         OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running')
                     """) ?? false
             case .batch(let id):
@@ -372,7 +406,9 @@ public final class SQLiteJobStore: JobStore {
                     """, arguments: [id]) ?? false
             case .lane(let key):
                 return try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ? AND status IN ('queued', 'running'))
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ?1 AND status = 'running')
+                        OR (EXISTS (SELECT 1 FROM jobs WHERE lane = ?1 AND status = 'queued')
+                            AND NOT EXISTS (SELECT 1 FROM paused_lanes WHERE lane = ?1))
                     """, arguments: [key]) ?? false
             }
         }
@@ -384,7 +420,7 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             let cancelQueued = """
                 UPDATE jobs SET status = 'cancelled', finished_at = ?1, error_type = 'cancelled',
-                    error_message = 'cancelled before it started', delivery_pending = 1
+                    error_message = 'cancelled while queued', delivery_pending = 1
                 """
             let requestRunning = "UPDATE jobs SET cancel_requested = 1"
             switch selector {
@@ -422,6 +458,18 @@ public final class SQLiteJobStore: JobStore {
                     arguments: [value])
                 return cancelled.map { CancelOutcome(id: $0, effect: .cancelled, status: .cancelled) }
                     + requested.map { CancelOutcome(id: $0, effect: .cancelRequested, status: .running) }
+            }
+        }
+    }
+
+    public func setLane(_ lane: String, paused: Bool) throws {
+        try write { db in
+            if paused {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO paused_lanes (lane, paused_at) VALUES (?, ?)",
+                    arguments: [lane, Timestamp.now.milliseconds])
+            } else {
+                try db.execute(sql: "DELETE FROM paused_lanes WHERE lane = ?", arguments: [lane])
             }
         }
     }

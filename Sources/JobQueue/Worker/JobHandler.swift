@@ -21,10 +21,10 @@ public protocol JobHandler: Sendable {
 /// the sink is called from several threads at once. Jobs that end without a worker
 /// (cancelled while queued, failed by a lease rescue) and jobs whose early delivery failed
 /// are delivered after their commit, again by any worker that starts. So a job can be
-/// delivered more than once, and, when its worker lost the lease just then, with an end
-/// state that did not commit (the job runs again and its next delivery replaces it). An
-/// implementation must be thread-safe and idempotent: atomic file writes that replace older
-/// copies are.
+/// delivered more than once. When a worker delivered an end state and then found its lease
+/// lost, the store's committed state is delivered after it (or the job runs again and is
+/// delivered then). An implementation must be thread-safe and idempotent: atomic file writes
+/// that replace older copies are.
 public protocol FinishedJobSink: Sendable {
     func deliver(_ jobs: [Job]) throws
 }

@@ -28,6 +28,9 @@ public struct WorkerOptions: Sendable {
     public var backoff: RetryBackoff
     /// Identifies this process's leases; unique per pool.
     public var workerID: String
+    /// Runs on every maintenance pass (every few seconds) for the layer above's own
+    /// housekeeping, such as expiring idle sessions.
+    public var maintenance: (@Sendable () -> Void)?
     /// Receives warnings the pool cannot return (a sink that failed, a store error it will retry).
     public var log: @Sendable (String) -> Void
 
@@ -46,6 +49,7 @@ public struct WorkerOptions: Sendable {
         self.backoff = backoff
         self.workerID = workerID
         self.log = log
+        self.maintenance = nil
     }
 }
 

@@ -220,7 +220,7 @@ public final class WorkerPool: @unchecked Sendable {
                 let result = try exchangeRetrying(ExchangeRequest(
                     workerID: options.workerID, now: now, outcomes: allOutcomes, delivered: deliveredNow,
                     claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds))
-                record(allOutcomes)
+                record(allOutcomes.filter { !result.refused.contains($0.job.seq) })
                 if claimNow {
                     claimedTotal += result.claimed.count
                     lastClaimFoundNothing = result.claimed.isEmpty
@@ -347,6 +347,7 @@ public final class WorkerPool: @unchecked Sendable {
             workerCondition.unlock()
             options.log("rescued \(rescued) job(s) whose worker stopped renewing its lease")
         }
+        options.maintenance?()
         let pending = try retrying { try store.undeliveredJobs(limit: 10_000) }
         workerCondition.lock()
         let fresh = pending.filter { !delivering.contains($0.seq) }

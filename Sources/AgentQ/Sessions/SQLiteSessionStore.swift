@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import JobQueue
+
+/// Sessions and their transcripts in the queue's database.
+///
+/// ```swift
+/// let sessions = SQLiteSessionStore(database: database)
+/// try sessions.create(SessionRecord(id: SessionRecord.makeID(), agent: "echo", ...))
+/// ```
+public final class SQLiteSessionStore: SessionStore {
+    public let database: SQLiteDatabase
+
+    public init(database: SQLiteDatabase) { self.database = database }
+
+    public static let migrations: [SQLiteMigration] = [
+        SQLiteMigration("agentq-2-sessions", sql: """
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY NOT NULL,
+                agent TEXT NOT NULL,
+                title TEXT,
+                status TEXT NOT NULL,
+                workdir TEXT NOT NULL,
+                managed_workdir INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                last_active_at INTEGER NOT NULL,
+                message_count INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX sessions_last_active ON sessions (last_active_at);
+            CREATE TABLE session_messages (
+                session_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                job_id TEXT,
+                role TEXT NOT NULL,
+                content TEXT NOT NULL,
+                tool_calls TEXT,
+                tool_call_id TEXT,
+                tool_name TEXT,
+                is_error INTEGER NOT NULL DEFAULT 0,
+                input_tokens INTEGER NOT NULL DEFAULT 0,
+                output_tokens INTEGER NOT NULL DEFAULT 0,
+                duration_ms INTEGER,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (session_id, seq)
+            );
+            """),
+    ]
+
+    static let columns = "id, agent, title, status, workdir, managed_workdir, created_at, last_active_at, message_count"
+
+    static func record(_ row: Row) -> SessionRecord {
+        SessionRecord(
+            id: row[0], agent: row[1], title: row[2], status: SessionStatus(rawValue: row[3]) ?? .error,
+            workdir: row[4], managedWorkdir: row[5], createdAt: Timestamp(milliseconds: row[6]),
+            lastActiveAt: Timestamp(milliseconds: row[7]), messageCount: row[8])
+    }
+
+    public func create(_ session: SessionRecord) throws {
+        try database.pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true {
+                throw AgentQError(.invalidInput, "a session with ID '\(session.id)' already exists")
+            }
+            try db.execute(
+                sql: "INSERT INTO sessions (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    session.id, session.agent, session.title, session.status.rawValue, session.workdir,
+                    session.managedWorkdir, session.createdAt.milliseconds, session.lastActiveAt.milliseconds,
+                    session.messageCount,
+                ])
+        }
+    }
+
+    public func session(id: String) throws -> SessionRecord? {
+        try database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM sessions WHERE id = ?", arguments: [id]).map(Self.record)
+        }
+    }
+
+    public func sessions(withPrefix prefix: String, limit: Int) throws -> [SessionRecord] {
+        // Range instead of LIKE: no wildcard escaping, and it walks the primary key.
+        try database.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                arguments: [prefix, prefix + "\u{10FFFF}", limit]
+            ).map(Self.record)
+        }
+    }
+
+    public func sessions(agent: String?, status: SessionStatus?) throws -> [SessionRecord] {
+        try database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.columns) FROM sessions
+                WHERE (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR status = ?2)
+                ORDER BY last_active_at DESC, id
+                """, arguments: [agent, status?.rawValue]
+            ).map(Self.record)
+        }
+    }
+
+    public func setStatus(_ status: SessionStatus, sessionID: String, from: Set<SessionStatus>?) throws -> Bool {
+        try database.pool.write { db in
+            if let from {
+                let allowed = from.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+                try db.execute(
+                    sql: "UPDATE sessions SET status = ? WHERE id = ? AND status IN (\(allowed))",
+                    arguments: [status.rawValue, sessionID])
+            } else {
+                try db.execute(sql: "UPDATE sessions SET status = ? WHERE id = ?", arguments: [status.rawValue, sessionID])
+            }
+            return db.changesCount > 0
+        }
+    }
+
+    public func append(_ message: SessionMessage, sessionID: String) throws -> SessionMessage {
+        try database.pool.write { db in
+            let next = (try Int.fetchOne(
+                db, sql: "SELECT MAX(seq) FROM session_messages WHERE session_id = ?", arguments: [sessionID]) ?? 0) + 1
+            var stored = message
+            stored.seq = next
+            let calls = message.message.toolCalls.isEmpty
+                ? nil : String(decoding: try JSONEncoder().encode(message.message.toolCalls), as: UTF8.self)
+            try db.execute(sql: """
+                INSERT INTO session_messages (session_id, seq, job_id, role, content, tool_calls, tool_call_id, tool_name,
+                    is_error, input_tokens, output_tokens, duration_ms, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    sessionID, next, message.jobID, message.message.role.rawValue, message.message.content, calls,
+                    message.message.toolCallID, message.message.toolName, message.message.isError,
+                    message.usage.inputTokens, message.usage.outputTokens, message.durationMilliseconds,
+                    message.createdAt.milliseconds,
+                ])
+            try db.execute(
+                sql: "UPDATE sessions SET message_count = message_count + 1, last_active_at = ? WHERE id = ?",
+                arguments: [message.createdAt.milliseconds, sessionID])
+            return stored
+        }
+    }
+
+    public func messages(sessionID: String, last: Int?) throws -> [SessionMessage] {
+        try database.pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, job_id, role, content, tool_calls, tool_call_id, tool_name, is_error, input_tokens,
+                       output_tokens, duration_ms, created_at
+                FROM session_messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?
+                """, arguments: [sessionID, last ?? -1])
+            return try rows.reversed().map { row in
+                let callsText: String? = row[4]
+                let calls = try callsText.map { try JSONDecoder().decode([ToolCall].self, from: Data($0.utf8)) } ?? []
+                let role = ChatMessage.Role(rawValue: row[2]) ?? .user
+                return SessionMessage(
+                    seq: row[0], jobID: row[1],
+                    message: ChatMessage(
+                        role: role, content: row[3], toolCalls: calls, toolCallID: row[5], toolName: row[6],
+                        isError: row[7]),
+                    usage: TokenUsage(inputTokens: row[8], outputTokens: row[9]), durationMilliseconds: row[10],
+                    createdAt: Timestamp(milliseconds: row[11]))
+            }
+        }
+    }
+
+    public func expireIdleSessions(now: Timestamp, timeoutMilliseconds: (String) -> Int64) throws -> [SessionRecord] {
+        let idle = try sessions(agent: nil, status: .idle)
+        var expired: [SessionRecord] = []
+        for session in idle where now.milliseconds - session.lastActiveAt.milliseconds > timeoutMilliseconds(session.agent) {
+            let changed = try database.pool.write { db in
+                // Only if it is still idle and was not touched meanwhile.
+                try db.execute(
+                    sql: "UPDATE sessions SET status = 'timeout' WHERE id = ? AND status = 'idle' AND last_active_at = ?",
+                    arguments: [session.id, session.lastActiveAt.milliseconds])
+                return db.changesCount > 0
+            }
+            if changed {
+                var closed = session
+                closed.status = .timeout
+                expired.append(closed)
+            }
+        }
+        return expired
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import JobQueue
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs one program to the end with a time limit, collecting its stdout and stderr.
+///
+/// stdout and stderr share one pipe, so the output is interleaved as produced and a single
+/// reader drains it (no pipe can fill up while the other is waited on). The child leads its own
+/// process group (Foundation's `Process` makes it one), so a timeout or a cancel kills the
+/// command and everything it started with one `kill(-pid, SIGKILL)`.
+///
+/// ```swift
+/// let result = try CommandRunner.run(
+///     executable: "/bin/bash", arguments: ["-c", "ls"], directory: workspace,
+///     timeout: 120, outputCap: 64 * 1024, token: token)
+/// ```
+enum CommandRunner {
+    /// How a command ended.
+    enum Ending: Equatable {
+        case exited(Int32)
+        case signalled(Int32)
+        case timedOut
+    }
+
+    /// What a finished command printed and how it ended.
+    struct Result {
+        /// The first `outputCap` bytes of the output.
+        var output: Data
+        /// Every byte the command wrote, kept or not.
+        var totalBytes: Int
+        var ending: Ending
+    }
+
+    /// How long to keep draining after the process group was killed, or after the main process
+    /// ended, before giving up on a straggler that left the group but holds the pipe open.
+    static let drainGrace: TimeInterval = 2
+
+    /// - throws: `JobCancelled` when `token` fired (after the process is gone); ``ToolProblem`` when it cannot start.
+    static func run(
+        executable: String, arguments: [String], directory: URL, environment: [String: String]? = nil,
+        timeout: TimeInterval, outputCap: Int, token: CancellationToken
+    ) throws -> Result {
+        try token.checkCancelled()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        // A command that reads stdin must see end of file, not hang on the worker's terminal.
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        do {
+            try process.run()
+        } catch {
+            throw ToolProblem("cannot start \(executable): \(WorkspaceFileIO.reason(error))")
+        }
+        let killer = ProcessGroupKiller(groupID: process.processIdentifier)
+        let callbackKey = token.onCancel { _ in killer.killGroup() }
+        defer {
+            token.removeCallback(callbackKey)
+            killer.disarm()
+        }
+
+        let reader = pipe.fileHandleForReading
+        let descriptor = reader.fileDescriptor
+        defer { try? reader.close() }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var output = Data()
+        var totalBytes = 0
+        var timedOut = false
+        var exitedAt: Date?
+        var giveUpAt: Date?
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 50) > 0 {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count == 0 { break }
+                if count < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    break
+                }
+                totalBytes += count
+                // Keep draining past the cap so the command never blocks on a full pipe.
+                if output.count < outputCap { output.append(contentsOf: buffer[0..<min(count, outputCap - output.count)]) }
+            }
+            let now = Date()
+            if token.isCancelled { killer.killGroup() }
+            if !timedOut, now >= deadline {
+                timedOut = true
+                killer.killGroup()
+            }
+            if exitedAt == nil, !process.isRunning { exitedAt = now }
+            // The main process ended a while ago but the pipe is still open: background children
+            // hold it. They end with the command, as they would in the sandbox's PID namespace.
+            if let exitedAt, now >= exitedAt.addingTimeInterval(0.2) { killer.killGroup() }
+            if giveUpAt == nil, killer.didKill { giveUpAt = now.addingTimeInterval(drainGrace) }
+            if let giveUpAt, now >= giveUpAt { break }
+        }
+        while process.isRunning { usleep(2_000) }
+        if token.isCancelled { throw JobCancelled() }
+        let ending: Ending
+        if timedOut {
+            ending = .timedOut
+        } else if process.terminationReason == .uncaughtSignal {
+            ending = .signalled(process.terminationStatus)
+        } else {
+            ending = .exited(process.terminationStatus)
+        }
+        return Result(output: output, totalBytes: totalBytes, ending: ending)
+    }
+}
