@@ -78,13 +78,18 @@ public struct SessionManager: Sendable {
     /// Enqueues a turn. It runs when a worker (or the caller) claims it; on a paused session it waits.
     /// - returns: the turn's job ID.
     /// - throws: ``AgentQError`` `.invalidInput` when the session is ended or timed out, or the input is empty.
-    public func send(_ input: String, to sessionID: String) throws -> String {
+    /// - parameter observing: receives the turn's events when it runs in this process.
+    public func send(
+        _ input: String, to sessionID: String, observing: (@Sendable (TurnEvent) -> Void)? = nil
+    ) throws -> String {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
         guard !input.isEmpty else { throw AgentQError(.invalidInput, "the message is empty") }
         var jobID = ""
         _ = try queue.store.enqueue(batch: nil) { inserter in
             jobID = try inserter.insert(NewJob(lane: session.id, handler: session.agent, input: input, maxAttempts: 3))
+            // Registered inside the transaction: no worker can see the job before its observer exists.
+            if let observing { TurnObservers.shared.observe(jobID: jobID, observing) }
         }
         return jobID
     }

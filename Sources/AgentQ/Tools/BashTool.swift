@@ -17,7 +17,7 @@ public struct BashTool: AgentTool {
     public static let defaultTimeoutSeconds: Double = 120
     public static let maximumTimeoutSeconds: Double = 600
     /// Output beyond this is dropped, with a marker, to keep the conversation small.
-    public static let maximumOutputBytes = 640 * 1024
+    public static let maximumOutputBytes = 64 * 1024
 
     /// Where bubblewrap is, or nil to look in /usr/bin and on PATH at each run.
     public let bubblewrapPath: String?
@@ -78,11 +78,12 @@ public struct BashTool: AgentTool {
             "--ro-bind", "/", "/",
             "--dev", "/dev",
             "--proc", "/proc",
-                        "--bind", workspace, workspace,
+            "--tmpfs", "/tmp",
+            "--bind", workspace, workspace,
             "--chdir", workspace,
             "--unshare-all",
         ]
-        arguments.append("--share-net")
+        if allowNetwork { arguments.append("--share-net") }
         arguments += [
             "--die-with-parent",
             "--new-session",

@@ -67,6 +67,7 @@ enum CommandRunner {
             killer.disarm()
         }
 
+        let pid = process.processIdentifier
         let reader = pipe.fileHandleForReading
         let descriptor = reader.fileDescriptor
         defer { try? reader.close() }
@@ -74,6 +75,7 @@ enum CommandRunner {
         var output = Data()
         var totalBytes = 0
         var timedOut = false
+        var exit: Ending?
         var exitedAt: Date?
         var giveUpAt: Date?
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -96,23 +98,49 @@ enum CommandRunner {
                 timedOut = true
                 killer.killGroup()
             }
-            if exitedAt == nil, !process.isRunning { exitedAt = now }
+            if exit == nil, let ending = exitStatus(of: pid, process) {
+                exit = ending
+                exitedAt = now
+            }
             // The main process ended a while ago but the pipe is still open: background children
             // hold it. They end with the command, as they would in the sandbox's PID namespace.
             if let exitedAt, now >= exitedAt.addingTimeInterval(0.2) { killer.killGroup() }
             if giveUpAt == nil, killer.didKill { giveUpAt = now.addingTimeInterval(drainGrace) }
             if let giveUpAt, now >= giveUpAt { break }
         }
-        while process.isRunning { usleep(2_000) }
-        if token.isCancelled { throw JobCancelled() }
-        let ending: Ending
-        if timedOut {
-            ending = .timedOut
-        } else if process.terminationReason == .uncaughtSignal {
-            ending = .signalled(process.terminationStatus)
-        } else {
-            ending = .exited(process.terminationStatus)
+        while exit == nil {
+            exit = exitStatus(of: pid, process)
+            if exit == nil { usleep(2_000) }
         }
-        return Result(output: output, totalBytes: totalBytes, ending: ending)
+        if token.isCancelled { throw JobCancelled() }
+        return Result(output: output, totalBytes: totalBytes, ending: timedOut ? .timedOut : exit ?? .exited(-1))
+    }
+
+    /// How the process `pid` ended, or nil while it runs.
+    ///
+    /// `Process.isRunning` is not enough: Foundation learns of the exit only when every
+    /// descendant has closed a descriptor the child inherited, so a background child would keep
+    /// the command "running". `waitid` with `WNOWAIT` sees the exit at once and leaves the child
+    /// for Foundation to reap; the unreaped zombie also keeps the process group id from being
+    /// reused while stragglers are killed.
+    private static func exitStatus(of pid: pid_t, _ process: Process) -> Ending? {
+        var info = siginfo_t()
+        let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+        if result != 0 {
+            // Already reaped by Foundation, which then has the status.
+            guard errno == ECHILD else { return nil }
+            while process.isRunning { usleep(1_000) }
+            return process.terminationReason == .uncaughtSignal
+                ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+        }
+        #if os(Linux)
+        let childPid = info._sifields._sigchld.si_pid
+        let status = info._sifields._sigchld.si_status
+        #else
+        let childPid = info.si_pid
+        let status = info.si_status
+        #endif
+        guard childPid == pid else { return nil }   // WNOHANG: nothing happened yet
+        return info.si_code == CLD_EXITED ? .exited(status) : .signalled(status)
     }
 }

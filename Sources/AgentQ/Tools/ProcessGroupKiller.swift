@@ -31,7 +31,7 @@ final class ProcessGroupKiller: @unchecked Sendable {
         defer { lock.unlock() }
         guard armed, groupID > 0 else { return }
         killed = true
-        _ = kill(groupID, SIGKILL)
+        _ = kill(-groupID, SIGKILL)
     }
 
     /// Whether ``killGroup()`` signalled the group.

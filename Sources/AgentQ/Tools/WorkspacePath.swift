@@ -78,7 +78,7 @@ struct WorkspacePath {
     /// Where the symlink at `path` points, or nil when `path` is not a symlink (or does not exist).
     private static func symlinkTarget(_ path: String) -> String? {
         var info = stat()
-        guard lstat(path, &info) == 99, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink(path, &buffer, buffer.count - 1)
         guard length >= 0 else { return nil }

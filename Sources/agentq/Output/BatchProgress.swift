@@ -12,6 +12,7 @@ final class BatchProgress: @unchecked Sendable {
     private let interactive = Terminal.stderrIsTTY
     private var timer: DispatchSourceTimer?
     private var lastPlainLine = Date.distantPast
+    private var lastPlainCounts: String?
     private let lock = NSLock()
 
     init(store: any JobStore, batchID: String, total: Int) {
@@ -50,6 +51,10 @@ final class BatchProgress: @unchecked Sendable {
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             Terminal.err("\r\u{1B}[2K\(bar) \(summary)", newline: final)
         } else if final || Date().timeIntervalSince(lastPlainLine) >= 2 {
+            // A log gets one line per change, not a repeat of the last one.
+            let counts = "\(done)/\(counts.failed)/\(counts.cancelled)"
+            guard counts != lastPlainCounts else { return }
+            lastPlainCounts = counts
             lastPlainLine = Date()
             Terminal.err("progress: \(summary)")
         }
