@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         // The durable queue engine: jobs, leases, retries, cancellation, the worker pool.
@@ -27,7 +28,10 @@ let package = Package(
         // The product: agents, providers, turns, bulk submission and result files.
         .target(
             name: "AgentQ",
-            dependencies: ["JobQueue"]
+            dependencies: [
+                "JobQueue",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         // The command-line tool: parses arguments, calls AgentQ, prints.
         .executableTarget(

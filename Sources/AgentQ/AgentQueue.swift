@@ -14,6 +14,7 @@ public final class AgentQueue: Sendable {
     public let store: any JobStore
     public let agents: any AgentStore
     public let sessions: any SessionStore
+    public let budgets: any BatchBudgetStore
     public let results: ResultWriter
 
     /// Opens (creating when missing) the home directory and its database.
@@ -26,16 +27,18 @@ public final class AgentQueue: Sendable {
         store = SQLiteJobStore(database: database)
         agents = SQLiteAgentStore(database: database)
         sessions = SQLiteSessionStore(database: database)
+        budgets = SQLiteBatchBudgetStore(database: database)
         results = ResultWriter(directory: home.resultsDirectory)
     }
 
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
+        + SQLiteBatchBudgetStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
     public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
-        try Submitter(store: store, agents: agents).submit(data, options: options)
+        try Submitter(store: store, agents: agents, budgets: budgets).submit(data, options: options)
     }
 
     /// A worker pool that runs agent turns and writes result files.
@@ -45,7 +48,7 @@ public final class AgentQueue: Sendable {
         options.maintenance = { sessionManager.expireIdleSessions() }
         return WorkerPool(
             store: store,
-            handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory),
+            handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory, budgets: budgets),
             sink: results, options: options)
     }
 

@@ -22,6 +22,8 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public var network: Bool
     /// Idle sessions of this agent close after this long; `nil` uses the global default.
     public var idleTimeoutSeconds: Int?
+    /// How an HTTP provider is reached and paid for (ignored by `echo`).
+    public var http: ProviderSettings
 
     public init(
         name: String, provider: String, model: String, systemPrompt: String? = nil, tools: [String] = [],
@@ -31,6 +33,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         self.sandbox = sandbox
         self.network = network
         self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.http = ProviderSettings()
         self.name = name
         self.provider = provider
         self.model = model
@@ -45,6 +48,15 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         case systemPrompt = "system_prompt"
         case maxSteps = "max_steps"
         case idleTimeoutSeconds = "idle_timeout_seconds"
+        case baseURL = "base_url"
+        case apiKeyEnv = "api_key_env"
+        case maxTokens = "max_tokens"
+        case temperature, stream, timeout, rpm, tpm
+        case streamIdleTimeout = "stream_idle_timeout"
+        case inputCostPerMillion = "input_cost_per_million"
+        case outputCostPerMillion = "output_cost_per_million"
+        case maxCostUSD = "max_cost_usd"
+        case maxTokensTotal = "max_tokens_total"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -59,6 +71,20 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         sandbox = try container.decodeIfPresent(String.self, forKey: .sandbox)
         network = try container.decodeIfPresent(Bool.self, forKey: .network) ?? false
         idleTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds)
+        http = ProviderSettings(
+            baseURL: try container.decodeIfPresent(String.self, forKey: .baseURL),
+            apiKeyEnv: try container.decodeIfPresent(String.self, forKey: .apiKeyEnv),
+            maxTokens: try container.decodeIfPresent(Int.self, forKey: .maxTokens),
+            temperature: try container.decodeIfPresent(Double.self, forKey: .temperature),
+            stream: try container.decodeIfPresent(Bool.self, forKey: .stream) ?? true,
+            timeoutSeconds: try container.decodeIfPresent(Double.self, forKey: .timeout),
+            streamIdleTimeoutSeconds: try container.decodeIfPresent(Double.self, forKey: .streamIdleTimeout),
+            requestsPerMinute: try container.decodeIfPresent(Int.self, forKey: .rpm),
+            tokensPerMinute: try container.decodeIfPresent(Int.self, forKey: .tpm),
+            inputCostPerMillion: try container.decodeIfPresent(Double.self, forKey: .inputCostPerMillion),
+            outputCostPerMillion: try container.decodeIfPresent(Double.self, forKey: .outputCostPerMillion),
+            maxCostUSD: try container.decodeIfPresent(Double.self, forKey: .maxCostUSD),
+            maxTokensTotal: try container.decodeIfPresent(Int.self, forKey: .maxTokensTotal))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -73,6 +99,19 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         try container.encodeIfPresent(sandbox, forKey: .sandbox)
         if network { try container.encode(network, forKey: .network) }
         try container.encodeIfPresent(idleTimeoutSeconds, forKey: .idleTimeoutSeconds)
+        try container.encodeIfPresent(http.baseURL, forKey: .baseURL)
+        try container.encodeIfPresent(http.apiKeyEnv, forKey: .apiKeyEnv)
+        try container.encodeIfPresent(http.maxTokens, forKey: .maxTokens)
+        try container.encodeIfPresent(http.temperature, forKey: .temperature)
+        if !http.stream { try container.encode(false, forKey: .stream) }
+        try container.encodeIfPresent(http.timeoutSeconds, forKey: .timeout)
+        try container.encodeIfPresent(http.streamIdleTimeoutSeconds, forKey: .streamIdleTimeout)
+        try container.encodeIfPresent(http.requestsPerMinute, forKey: .rpm)
+        try container.encodeIfPresent(http.tokensPerMinute, forKey: .tpm)
+        try container.encodeIfPresent(http.inputCostPerMillion, forKey: .inputCostPerMillion)
+        try container.encodeIfPresent(http.outputCostPerMillion, forKey: .outputCostPerMillion)
+        try container.encodeIfPresent(http.maxCostUSD, forKey: .maxCostUSD)
+        try container.encodeIfPresent(http.maxTokensTotal, forKey: .maxTokensTotal)
     }
 
     /// How this agent's `bash` tool is isolated.
@@ -142,6 +181,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
                 "\(source): unknown tool '\(unknown)' (known: \(ToolRegistry.builtInNames.joined(separator: ", ")))")
         }
         try ProviderRegistry.validateOptions(of: self, source: source)
+        try http.validate(provider: provider, source: source)
     }
 
     /// Pretty JSON, keys sorted, for `agents show --json` and the database.

@@ -70,12 +70,21 @@ public struct ModelRequest: Sendable {
     public var tools: [ToolSpec]
     /// The job's attempt number, 1-based.
     public var attempt: Int
+    /// Receives the answer's text as it streams in. A call that is retried after partial
+    /// output starts over: `onRestart` tells the listener to drop what it got.
+    public var onTextDelta: (@Sendable (String) -> Void)?
+    public var onRestart: (@Sendable () -> Void)?
 
-    public init(agent: AgentDefinition, messages: [ChatMessage], tools: [ToolSpec] = [], attempt: Int) {
+    public init(
+        agent: AgentDefinition, messages: [ChatMessage], tools: [ToolSpec] = [], attempt: Int,
+        onTextDelta: (@Sendable (String) -> Void)? = nil, onRestart: (@Sendable () -> Void)? = nil
+    ) {
         self.agent = agent
         self.messages = messages
         self.tools = tools
         self.attempt = attempt
+        self.onTextDelta = onTextDelta
+        self.onRestart = onRestart
     }
 }
 
@@ -94,18 +103,39 @@ public struct ModelResponse: Sendable, Hashable {
     }
 }
 
-/// Tokens read and written, summed over the calls of a turn.
+/// Tokens read and written, summed over the calls of a turn, and what they cost.
 public struct TokenUsage: Sendable, Hashable {
     public var inputTokens: Int
     public var outputTokens: Int
+    /// Input tokens served from the provider's prompt cache (OpenAI cached, Anthropic cache read).
+    public var cachedInputTokens: Int
+    /// Input tokens written to Anthropic's prompt cache.
+    public var cacheWriteTokens: Int
+    /// Output tokens spent on hidden reasoning (OpenAI).
+    public var reasoningTokens: Int
+    /// US dollars, from the agent's prices per million tokens.
+    public var costUSD: Double
 
-    public init(inputTokens: Int = 0, outputTokens: Int = 0) {
+    public init(
+        inputTokens: Int = 0, outputTokens: Int = 0, cachedInputTokens: Int = 0, cacheWriteTokens: Int = 0,
+        reasoningTokens: Int = 0, costUSD: Double = 0
+    ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.reasoningTokens = reasoningTokens
+        self.costUSD = costUSD
     }
 
+    public var totalTokens: Int { inputTokens + outputTokens }
+
     public static func + (lhs: TokenUsage, rhs: TokenUsage) -> TokenUsage {
-        TokenUsage(inputTokens: lhs.inputTokens + rhs.inputTokens, outputTokens: lhs.outputTokens + rhs.outputTokens)
+        TokenUsage(
+            inputTokens: lhs.inputTokens + rhs.inputTokens, outputTokens: lhs.outputTokens + rhs.outputTokens,
+            cachedInputTokens: lhs.cachedInputTokens + rhs.cachedInputTokens,
+            cacheWriteTokens: lhs.cacheWriteTokens + rhs.cacheWriteTokens,
+            reasoningTokens: lhs.reasoningTokens + rhs.reasoningTokens, costUSD: lhs.costUSD + rhs.costUSD)
     }
 }
 
@@ -118,11 +148,14 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     public var type: String
     public var message: String
     public var retryable: Bool
+    /// The provider asked not to be called again before this many milliseconds.
+    public var retryAfterMilliseconds: Int64?
 
-    public init(type: String, message: String, retryable: Bool) {
+    public init(type: String, message: String, retryable: Bool, retryAfterMilliseconds: Int64? = nil) {
         self.type = type
         self.message = message
         self.retryable = retryable
+        self.retryAfterMilliseconds = retryAfterMilliseconds
     }
 
     public var description: String { message }

@@ -1,11 +1,13 @@
 /// Maps an agent's `provider` field to the code that answers for it.
 public enum ProviderRegistry {
-    public static let knownProviders = ["echo"]
+    public static let knownProviders = ["echo", "openai", "anthropic"]
 
     /// - throws: ``AgentQError`` `.invalidAgent` when the provider is unknown.
     public static func provider(for agent: AgentDefinition) throws -> any ModelProvider {
         switch agent.provider {
         case "echo": return EchoProvider()
+        case "openai": return OpenAIProvider()
+        case "anthropic": return AnthropicProvider()
         default: throw AgentQError(.invalidAgent, "agent '\(agent.name)': unknown provider '\(agent.provider)'")
         }
     }

@@ -8,7 +8,7 @@ import JobQueue
 /// ```
 public enum ResultDocument {
     /// The output of a job that produced none (failed before its first model call, or not run yet).
-    static let emptyOutputFields = #""response":null,"tool_calls":[],"usage":{"input_tokens":0,"output_tokens":0},"steps":0"#
+    static let emptyOutputFields = #""response":null,"tool_calls":[],"usage":{"input_tokens":0,"output_tokens":0,"cached_input_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0,"cost_usd":0.000000},"steps":0"#
 
     public static func json(for job: Job) -> String {
         var out = "{\"job_id\":"

@@ -44,6 +44,12 @@ public final class SQLiteSessionStore: SessionStore {
                 PRIMARY KEY (session_id, seq)
             );
             """),
+        SQLiteMigration("agentq-3-message-usage-details", sql: """
+            ALTER TABLE session_messages ADD COLUMN cached_input_tokens INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE session_messages ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE session_messages ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE session_messages ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+            """),
     ]
 
     static let columns = "id, agent, title, status, workdir, managed_workdir, created_at, last_active_at, message_count"
@@ -121,13 +127,15 @@ public final class SQLiteSessionStore: SessionStore {
                 ? nil : String(decoding: try JSONEncoder().encode(message.message.toolCalls), as: UTF8.self)
             try db.execute(sql: """
                 INSERT INTO session_messages (session_id, seq, job_id, role, content, tool_calls, tool_call_id, tool_name,
-                    is_error, input_tokens, output_tokens, duration_ms, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    is_error, input_tokens, output_tokens, duration_ms, created_at, cached_input_tokens, cache_write_tokens,
+                    reasoning_tokens, cost_usd)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     sessionID, next, message.jobID, message.message.role.rawValue, message.message.content, calls,
                     message.message.toolCallID, message.message.toolName, message.message.isError,
                     message.usage.inputTokens, message.usage.outputTokens, message.durationMilliseconds,
-                    message.createdAt.milliseconds,
+                    message.createdAt.milliseconds, message.usage.cachedInputTokens, message.usage.cacheWriteTokens,
+                    message.usage.reasoningTokens, message.usage.costUSD,
                 ])
             try db.execute(
                 sql: "UPDATE sessions SET message_count = message_count + 1, last_active_at = ? WHERE id = ?",
@@ -140,7 +148,8 @@ public final class SQLiteSessionStore: SessionStore {
         try database.pool.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT seq, job_id, role, content, tool_calls, tool_call_id, tool_name, is_error, input_tokens,
-                       output_tokens, duration_ms, created_at
+                       output_tokens, duration_ms, created_at, cached_input_tokens, cache_write_tokens, reasoning_tokens,
+                       cost_usd
                 FROM session_messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?
                 """, arguments: [sessionID, last ?? -1])
             return try rows.reversed().map { row in
@@ -152,7 +161,10 @@ public final class SQLiteSessionStore: SessionStore {
                     message: ChatMessage(
                         role: role, content: row[3], toolCalls: calls, toolCallID: row[5], toolName: row[6],
                         isError: row[7]),
-                    usage: TokenUsage(inputTokens: row[8], outputTokens: row[9]), durationMilliseconds: row[10],
+                    usage: TokenUsage(
+                        inputTokens: row[8], outputTokens: row[9], cachedInputTokens: row[12], cacheWriteTokens: row[13],
+                        reasoningTokens: row[14], costUSD: row[15]),
+                    durationMilliseconds: row[10],
                     createdAt: Timestamp(milliseconds: row[11]))
             }
         }

@@ -18,9 +18,13 @@ public struct BulkLine: Sendable, Hashable {
     public var maxAttempts: Int?
     /// JSON text of the `metadata` object.
     public var metadata: String?
+    /// This job's spend caps, overriding its agent's.
+    public var maxCostUSD: Double?
+    public var maxTokensTotal: Int?
 
     static let ownFields: Set<String> = [
-        "custom_id", "agent", "session", "input", "priority", "run_at", "max_attempts", "metadata",
+        "custom_id", "agent", "session", "input", "priority", "run_at", "max_attempts", "metadata", "max_cost_usd",
+        "max_tokens_total",
     ]
     static let batchAPIFields: Set<String> = ["custom_id", "method", "url", "body"]
 
@@ -42,6 +46,13 @@ public struct BulkLine: Sendable, Hashable {
             case "input": input = value
             case "priority": result.priority = try integer(value, key, minimum: nil)
             case "max_attempts": result.maxAttempts = try integer(value, key, minimum: 1)
+            case "max_tokens_total": result.maxTokensTotal = try integer(value, key, minimum: 1)
+            case "max_cost_usd":
+                switch value {
+                case .null: result.maxCostUSD = nil
+                case .number(let cost, _) where cost >= 0 && cost.isFinite: result.maxCostUSD = cost
+                default: throw BulkLineError("\"max_cost_usd\" must be a number ≥ 0")
+                }
             case "run_at": result.runAt = try timestamp(value)
             case "metadata":
                 switch value {

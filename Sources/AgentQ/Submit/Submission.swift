@@ -10,11 +10,16 @@ public struct SubmitOptions: Sendable {
     public var defaultMaxAttempts: Int
     /// Enqueue the good lines and report the bad ones, instead of rejecting the file.
     public var skipInvalid: Bool
+    /// The whole batch's spend caps: reaching one stops the batch from starting new jobs.
+    public var batchMaxCostUSD: Double?
+    public var batchMaxTokensTotal: Int?
 
     public init(
         source: String, defaultAgent: String = "echo", defaultPriority: Int = 0, defaultMaxAttempts: Int = 3,
-        skipInvalid: Bool = false
+        skipInvalid: Bool = false, batchMaxCostUSD: Double? = nil, batchMaxTokensTotal: Int? = nil
     ) {
+        self.batchMaxCostUSD = batchMaxCostUSD
+        self.batchMaxTokensTotal = batchMaxTokensTotal
         self.source = source
         self.defaultAgent = defaultAgent
         self.defaultPriority = defaultPriority

@@ -13,10 +13,12 @@ import JobQueue
 public struct Submitter: Sendable {
     public let store: any JobStore
     public let agents: any AgentStore
+    public let budgets: (any BatchBudgetStore)?
 
-    public init(store: any JobStore, agents: any AgentStore) {
+    public init(store: any JobStore, agents: any AgentStore, budgets: (any BatchBudgetStore)? = nil) {
         self.store = store
         self.agents = agents
+        self.budgets = budgets
     }
 
     /// - throws: ``SubmitRejected`` listing every bad line, or a ``JobQueue/StoreError``.
@@ -51,14 +53,31 @@ public struct Submitter: Sendable {
         guard !lines.isEmpty else {
             throw SubmitRejected(invalidLines: invalid, fileProblem: "\(options.source): no valid lines; nothing was enqueued")
         }
-        let summary = try store.enqueue(batch: NewBatch(source: options.source)) { inserter in
+        let batch = NewBatch(source: options.source)
+        if options.batchMaxCostUSD != nil || options.batchMaxTokensTotal != nil {
+            // Before the jobs exist, so no worker can start one without seeing the cap.
+            try budgets?.setBudget(BatchBudget(
+                batchID: batch.id, maxCostUSD: options.batchMaxCostUSD, maxTokensTotal: options.batchMaxTokensTotal))
+        }
+        let summary = try store.enqueue(batch: batch) { inserter in
             for line in lines {
                 try inserter.insert(NewJob(
                     customID: line.customID, lane: line.session, handler: line.agent ?? options.defaultAgent,
-                    input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
+                    input: line.input, metadata: Self.metadata(of: line), priority: line.priority ?? options.defaultPriority,
                     runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts))
             }
         }
         return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: invalid)
+    }
+
+    /// The line's metadata, with its own spend caps kept under ``SpendLimits/metadataKey``.
+    static func metadata(of line: BulkLine) -> String? {
+        guard line.maxCostUSD != nil || line.maxTokensTotal != nil else { return line.metadata }
+        var object = line.metadata.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+        var limits: [String: Any] = [:]
+        if let cost = line.maxCostUSD { limits["max_cost_usd"] = cost }
+        if let tokens = line.maxTokensTotal { limits["max_tokens_total"] = tokens }
+        object[SpendLimits.metadataKey] = limits
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
     }
 }

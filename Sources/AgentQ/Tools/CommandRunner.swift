@@ -35,8 +35,12 @@ enum CommandRunner {
         var ending: Ending
     }
 
-    /// How long to keep draining after the process group was killed, or after the main process
-    /// ended, before giving up on a straggler that left the group but holds the pipe open.
+    /// How long after the main process ended its children may still hold the pipe (flushing
+    /// their last output) before the process group is killed.
+    static let stragglerDelay: TimeInterval = 0.2
+
+    /// How long to keep draining after the process group was killed before giving up on a
+    /// process that left the group (`setsid`) but holds the pipe open.
     static let drainGrace: TimeInterval = 2
 
     /// - throws: `JobCancelled` when `token` fired (after the process is gone); ``ToolProblem`` when it cannot start.
@@ -104,7 +108,7 @@ enum CommandRunner {
             }
             // The main process ended a while ago but the pipe is still open: background children
             // hold it. They end with the command, as they would in the sandbox's PID namespace.
-            if let exitedAt, now >= exitedAt.addingTimeInterval(0.2) { killer.killGroup() }
+            if let exitedAt, now >= exitedAt.addingTimeInterval(stragglerDelay) { killer.killGroup() }
             if giveUpAt == nil, killer.didKill { giveUpAt = now.addingTimeInterval(drainGrace) }
             if let giveUpAt, now >= giveUpAt { break }
         }

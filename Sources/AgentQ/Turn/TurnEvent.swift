@@ -2,6 +2,8 @@
 public enum TurnEvent: Sendable, Hashable {
     /// Text of the answer as it arrives.
     case textDelta(String)
+    /// A model call is being retried: drop the text received since the step began.
+    case streamRestarted
     case toolCallStarted(ToolCall)
     case toolCallFinished(ToolCallRecord)
     /// A model call finished (1-based step number).

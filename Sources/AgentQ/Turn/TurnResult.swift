@@ -21,7 +21,11 @@ public struct TurnResult: Sendable, Hashable {
         response = object["response"] as? String
         let usageObject = object["usage"] as? [String: Any]
         usage = TokenUsage(
-            inputTokens: usageObject?["input_tokens"] as? Int ?? 0, outputTokens: usageObject?["output_tokens"] as? Int ?? 0)
+            inputTokens: usageObject?["input_tokens"] as? Int ?? 0, outputTokens: usageObject?["output_tokens"] as? Int ?? 0,
+            cachedInputTokens: usageObject?["cached_input_tokens"] as? Int ?? 0,
+            cacheWriteTokens: usageObject?["cache_write_tokens"] as? Int ?? 0,
+            reasoningTokens: usageObject?["reasoning_tokens"] as? Int ?? 0,
+            costUSD: usageObject?["cost_usd"] as? Double ?? 0)
         steps = object["steps"] as? Int ?? 0
         toolCalls = (object["tool_calls"] as? [[String: Any]] ?? []).map {
             ToolCallRecord(
@@ -37,11 +41,24 @@ public struct TurnResult: Sendable, Hashable {
         json.object { object in
             object.field("response", response)
             object.field("tool_calls", raw: "[" + toolCalls.map(\.jsonText).joined(separator: ",") + "]")
-            object.field("usage") { usage in
-                usage.field("input_tokens", self.usage.inputTokens)
-                usage.field("output_tokens", self.usage.outputTokens)
-            }
+            object.field("usage", raw: usage.jsonText)
             object.field("steps", steps)
+        }
+        return json.text
+    }
+}
+
+extension TokenUsage {
+    /// `{"input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd"}`
+    public var jsonText: String {
+        var json = JSONText()
+        json.object {
+            $0.field("input_tokens", inputTokens)
+            $0.field("output_tokens", outputTokens)
+            $0.field("cached_input_tokens", cachedInputTokens)
+            $0.field("cache_write_tokens", cacheWriteTokens)
+            $0.field("reasoning_tokens", reasoningTokens)
+            $0.field("cost_usd", raw: String(format: "%.6f", costUSD))
         }
         return json.text
     }

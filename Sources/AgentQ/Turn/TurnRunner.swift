@@ -20,14 +20,18 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
     public let sessions: any SessionStore
     public let workspaces: URL
     public let observers: TurnObservers
+    public let budgets: (any BatchBudgetStore)?
     private let lock = NSLock()
+    private var budgetedBatches: [String: Bool] = [:]
     private var cache: [String: (agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], loadedAt: Timestamp)] = [:]
     /// Definitions changed with `agents add` reach running workers after this long.
     private let cacheMilliseconds: Int64 = 2000
 
     public init(
-        agents: any AgentStore, sessions: any SessionStore, workspaces: URL, observers: TurnObservers = .shared
+        agents: any AgentStore, sessions: any SessionStore, workspaces: URL, budgets: (any BatchBudgetStore)? = nil,
+        observers: TurnObservers = .shared
     ) {
+        self.budgets = budgets
         self.agents = agents
         self.sessions = sessions
         self.workspaces = workspaces
@@ -35,6 +39,10 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
     }
 
     public func run(_ job: Job, token: CancellationToken) throws -> String {
+        // A batch over its budget starts no more jobs.
+        if let batchID = job.batchID, try hasBudget(batchID), let reason = try budgets?.budget(batchID: batchID)?.exhaustedReason {
+            throw JobFailure(type: "budget_exceeded", message: "not started: \(reason)", retryable: false)
+        }
         let (agent, provider, tools) = try resolve(agentNamed: job.handler)
         let emit: (TurnEvent) -> Void = { [observers] in observers.emit($0, jobID: job.id) }
         var session: SessionRecord?
@@ -75,7 +83,9 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
             var failure: JobFailure
             switch error {
             case let providerError as ProviderError:
-                failure = JobFailure(type: providerError.type, message: providerError.message, retryable: providerError.retryable)
+                failure = JobFailure(
+                    type: providerError.type, message: providerError.message, retryable: providerError.retryable,
+                    retryAfterMilliseconds: providerError.retryAfterMilliseconds)
             case let jobFailure as JobFailure:
                 failure = jobFailure
             default:
@@ -92,6 +102,9 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], transcript: TurnTranscript,
         workspace: URL?, job: Job, token: CancellationToken, emit: (TurnEvent) -> Void
     ) throws -> String {
+        let limits = SpendLimits(job: job, agent: agent)
+        // A batch that reaches its cap lets a finished answer stand but takes no further step.
+        var batchReason: String?
         let toolsByName = Dictionary(tools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let specs = tools.map { ToolSpec(name: $0.name, description: $0.description, parametersSchema: $0.parametersSchema) }
         while true {
@@ -121,15 +134,61 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                     type: "max_steps", message: "the agent did not answer within max_steps (\(agent.maxSteps))",
                     retryable: false)
             }
+            try checkBudget(transcript.usage, limits: limits, batchID: batchReason)
             var messages: [ChatMessage] = []
             if let system = agent.systemPrompt { messages.append(ChatMessage(role: .system, content: system)) }
             messages += transcript.history + transcript.turn.map(\.message)
-            let response = try provider.respond(
-                to: ModelRequest(agent: agent, messages: messages, tools: specs, attempt: job.attempts), token: token)
+            let streamed = StreamedFlag()
+            let jobID = job.id, observers = self.observers
+            let request = ModelRequest(
+                agent: agent, messages: messages, tools: specs, attempt: job.attempts,
+                onTextDelta: { text in
+                    streamed.set()
+                    observers.emit(.textDelta(text), jobID: jobID)
+                },
+                onRestart: { if streamed.isSet { observers.emit(.streamRestarted, jobID: jobID) } })
+            var response = try provider.respond(to: request, token: token)
+            if response.usage.costUSD == 0 { response.usage.costUSD = agent.http.cost(of: response.usage) }
             try transcript.append(
                 ChatMessage(role: .assistant, content: response.text, toolCalls: response.toolCalls), usage: response.usage)
-            if !response.text.isEmpty { emit(.textDelta(response.text)) }
+            if !response.text.isEmpty && !streamed.isSet { emit(.textDelta(response.text)) }
             emit(.stepFinished(step: transcript.steps, usage: response.usage))
+            if let batchID = job.batchID, try hasBudget(batchID) {
+                batchReason = try budgets?.recordSpend(batchID: batchID, usage: response.usage)?.exhaustedReason
+            }
+            try checkBudget(transcript.usage, limits: limits, batchID: nil)
+        }
+    }
+
+    /// Whether a batch has a budget; asked once per batch, since budgets are set at submission.
+    private func hasBudget(_ batchID: String) throws -> Bool {
+        lock.lock()
+        let known = budgetedBatches[batchID]
+        lock.unlock()
+        if let known { return known }
+        let has = try budgets?.budget(batchID: batchID) != nil
+        lock.lock()
+        budgetedBatches[batchID] = has
+        lock.unlock()
+        return has
+    }
+
+    /// Fails the turn once it has spent more than its job may.
+    private func checkBudget(_ usage: TokenUsage, limits: SpendLimits, batchID batchReason: String?) throws {
+        if let batchReason {
+            throw JobFailure(type: "budget_exceeded", message: batchReason, retryable: false)
+        }
+        if let maxCost = limits.maxCostUSD, usage.costUSD > maxCost {
+            throw JobFailure(
+                type: "budget_exceeded",
+                message: String(format: "the job spent $%.4f, over its cap max_cost_usd = $%.4f", usage.costUSD, maxCost),
+                retryable: false)
+        }
+        if let maxTokens = limits.maxTokensTotal, usage.totalTokens > maxTokens {
+            throw JobFailure(
+                type: "budget_exceeded",
+                message: "the job used \(usage.totalTokens) tokens, over its cap max_tokens_total = \(maxTokens)",
+                retryable: false)
         }
     }
 
@@ -213,5 +272,21 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         cache[name] = (agent, provider, tools, now)
         lock.unlock()
         return (agent, provider, tools)
+    }
+}
+
+/// Set once a provider streamed text for the current model call.
+private final class StreamedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
     }
 }

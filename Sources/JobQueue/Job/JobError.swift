@@ -26,11 +26,15 @@ public struct JobFailure: Error, Sendable {
     public var retryable: Bool
     /// Whatever the handler produced before failing (for example the tokens it used).
     public var output: String?
+    /// The earliest a retry may start, in milliseconds from now (a rate limit's `retry-after`);
+    /// the backoff delay is used when it is longer.
+    public var retryAfterMilliseconds: Int64?
 
-    public init(type: String, message: String, retryable: Bool, output: String? = nil) {
+    public init(type: String, message: String, retryable: Bool, output: String? = nil, retryAfterMilliseconds: Int64? = nil) {
         self.error = JobError(type: type, message: message)
         self.retryable = retryable
         self.output = output
+        self.retryAfterMilliseconds = retryAfterMilliseconds
     }
 }
 

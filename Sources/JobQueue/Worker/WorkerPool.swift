@@ -130,7 +130,7 @@ public final class WorkerPool: @unchecked Sendable {
             switch error {
             case let failure as JobFailure:
                 if failure.retryable && job.attempts < job.maxAttempts {
-                    let delay = options.backoff.delay(afterAttempt: job.attempts)
+                    let delay = max(options.backoff.delay(afterAttempt: job.attempts), failure.retryAfterMilliseconds ?? 0)
                     return .retry(failure.error, at: timeSource.now().adding(milliseconds: delay), output: failure.output)
                 }
                 return .failed(failure.error, output: failure.output)

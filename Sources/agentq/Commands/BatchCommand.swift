@@ -12,8 +12,8 @@ extension AgentQCommand {
 }
 
 extension JobQueue.Batch {
-    /// `{"batch_id", "status", "counts": {...}, "source", "created_at"}`
-    var jsonText: String {
+    /// `{"batch_id", "status", "counts": {...}, "source", "created_at"}`, plus `"usage"` when given.
+    func jsonText(usage: TokenUsage? = nil) -> String {
         var text = JSONText()
         text.object { object in
             object.field("batch_id", id)
@@ -28,6 +28,7 @@ extension JobQueue.Batch {
             }
             object.field("source", source)
             object.field("created_at", createdAt.iso8601)
+            if let usage { object.field("usage", raw: usage.jsonText) }
         }
         return text.text
     }
@@ -58,7 +59,7 @@ extension AgentQCommand.Batch {
             let queue = try global.openQueue()
             let batches = try reportingErrors { try queue.store.batches(limit: limit) }
             if json {
-                Terminal.out("[" + batches.map(\.jsonText).joined(separator: ",\n") + "]")
+                Terminal.out("[" + batches.map { $0.jsonText() }.joined(separator: ",\n") + "]")
                 return
             }
             var table = Table("BATCH", "STATUS", "TOTAL", "SUCCEEDED", "FAILED", "CANCELLED", "UNFINISHED", "CREATED", "SOURCE")
@@ -86,8 +87,9 @@ extension AgentQCommand.Batch {
         func run() throws {
             let queue = try global.openQueue()
             let batch = try requireBatch(id, in: queue)
+            let usage = try reportingErrors { try BatchUsage(database: queue.database).usage(batchID: batch.id) }
             if json {
-                Terminal.out(batch.jsonText)
+                Terminal.out(batch.jsonText(usage: usage))
                 return
             }
             let counts = batch.counts
@@ -102,6 +104,8 @@ extension AgentQCommand.Batch {
                 succeeded:  \(counts.succeeded)
                 failed:     \(counts.failed)
                 cancelled:  \(counts.cancelled)
+                tokens:     \(usage.inputTokens) in, \(usage.outputTokens) out
+                cost:       $\(String(format: "%.4f", usage.costUSD))
                 """)
         }
     }

@@ -56,14 +56,20 @@ extension AgentQCommand {
                 let input = next!
                 next = nil
                 let started = Date()
-                let jobID = try reportingErrors { try manager.send(input, to: session.id) }
+                let live = Terminal.stdoutIsTTY ? LiveTurnPrinter() : nil
+                var observer: (@Sendable (TurnEvent) -> Void)?
+                if let live { observer = { event in live.handleEvent(event) } }
+                let jobID: String = try reportingErrors { try manager.send(input, to: session.id, observing: observer) }
                 state.running(jobID)
                 let job = try reportingErrors { try TurnDriver(queue: queue).runUntilFinished(jobID: jobID, sessionID: session.id) }
                 state.running(nil)
-                let messages = try reportingErrors {
-                    try queue.sessions.messages(sessionID: session.id, last: 200).filter { $0.jobID == jobID && $0.message.role != .user }
+                live?.detach(jobID: jobID)
+                if live?.didPrintAnswer != true {
+                    let messages = try reportingErrors {
+                        try queue.sessions.messages(sessionID: session.id, last: 200).filter { $0.jobID == jobID && $0.message.role != .user }
+                    }
+                    for line in TranscriptPrinter.lines(messages) { Terminal.out(line) }
                 }
-                for line in TranscriptPrinter.lines(messages) { Terminal.out(line) }
                 if job.status == .succeeded {
                     Terminal.out(String(format: "Completed in %.1fs", Date().timeIntervalSince(started)))
                 } else {

@@ -54,6 +54,13 @@ func runTurnAndReport(jobID: String, session: SessionRecord, queue: AgentQueue, 
         return
     }
     let started = Date()
+    // On a terminal the turn is shown as it happens; in a pipe, once it is done.
+    let live = !options.json && Terminal.stdoutIsTTY ? LiveTurnPrinter() : nil
+    if let live {
+        Terminal.out("Session:  \(session.id)\nAgent:    \(session.agent)\nCreated:  \(session.createdAt.iso8601)\n")
+        if let user = try? queue.store.job(id: jobID)?.input { Terminal.out("You > \(user)") }
+        live.attach(jobID: jobID)
+    }
     let trap = SignalTrap(
         first: { _ in
             Terminal.err("agentq: cancelling the turn (\(jobID))")
@@ -62,6 +69,7 @@ func runTurnAndReport(jobID: String, session: SessionRecord, queue: AgentQueue, 
         second: { _ in exit(130) })
     defer { withExtendedLifetime(trap) {} }
     let job = try reportingErrors { try TurnDriver(queue: queue).runUntilFinished(jobID: jobID, sessionID: session.id) }
+    live?.detach(jobID: jobID)
     let manager = SessionManager(queue: queue)
     let current = try reportingErrors { try manager.resolve(session.id) }
     let turnMessages = try reportingErrors {
@@ -71,6 +79,12 @@ func runTurnAndReport(jobID: String, session: SessionRecord, queue: AgentQueue, 
         Terminal.out(SessionDocument.json(
             for: current, messages: turnMessages,
             extra: [("job_id", JSONText.quoted(jobID)), ("turn", ResultDocument.json(for: job))]))
+    } else if let live {
+        if !live.didPrintAnswer {
+            // The turn ran in another process: show it now.
+            Terminal.out(TranscriptPrinter.lines(turnMessages.filter { $0.message.role != .user }).joined(separator: "\n"))
+        }
+        Terminal.out("Status:   \(current.status.rawValue)")
     } else {
         Terminal.out("""
             Session:  \(current.id)

@@ -33,6 +33,12 @@ extension AgentQCommand {
         @Flag(help: "Print {\"batch_id\", \"jobs\", \"skipped\"} as JSON.")
         var json = false
 
+        @Option(name: .customLong("max-cost-usd"), help: "Stop starting the batch's jobs once they have spent this many US dollars.")
+        var maxCostUSD: Double?
+
+        @Option(name: .customLong("max-tokens-total"), help: "Stop starting the batch's jobs once they have used this many tokens.")
+        var maxTokensTotal: Int?
+
         @Flag(help: "Run the batch now (alongside any running workers) and show its progress.")
         var wait = false
 
@@ -41,6 +47,8 @@ extension AgentQCommand {
 
         func validate() throws {
             guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+            if let maxCostUSD, !(maxCostUSD >= 0) { throw ValidationError("--max-cost-usd cannot be negative") }
+            if let maxTokensTotal, maxTokensTotal < 1 { throw ValidationError("--max-tokens-total must be at least 1") }
             guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
         }
 
@@ -58,7 +66,7 @@ extension AgentQCommand {
             }
             let options = SubmitOptions(
                 source: file, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts,
-                skipInvalid: skipInvalid)
+                skipInvalid: skipInvalid, batchMaxCostUSD: maxCostUSD, batchMaxTokensTotal: maxTokensTotal)
             let report: SubmitReport
             do {
                 report = try queue.submit(data, options: options)

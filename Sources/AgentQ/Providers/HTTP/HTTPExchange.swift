@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import JobQueue
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP request to a provider, made from a worker thread: the process's one shared
+/// HTTP client (connection pooling), an overall deadline, an idle timeout for streams, and
+/// the job's cancellation token, which aborts the request at once.
+enum HTTPExchange {
+    struct Response: Sendable {
+        var status: Int
+        var headers: [(name: String, value: String)]
+        /// The whole body of a non-streamed or failed response.
+        var body: Data
+    }
+
+    /// Why no response came back.
+    enum Failure: Error, CustomStringConvertible {
+        case connection(String)
+        case timedOut(seconds: Double)
+        case stalled(seconds: Double)
+
+        var description: String {
+            switch self {
+            case .connection(let reason): return "connection failed: \(reason)"
+            case .timedOut(let seconds): return "no complete answer within \(Int(seconds)) s"
+            case .stalled(let seconds): return "the stream stalled: nothing received for \(Int(seconds)) s"
+            }
+        }
+    }
+
+    /// Error bodies are read up to this size; a provider's error JSON is far smaller.
+    static let maxErrorBody = 1 << 20
+
+    /// Sends `body` and reads the whole response.
+    /// - throws: ``Failure``, or ``JobQueue/JobCancelled`` when the token fired.
+    static func send(
+        url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double, token: CancellationToken
+    ) throws -> Response {
+        try blocking(token: token) {
+            let response = try await execute(url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+            let bytes = try await response.body.collect(upTo: 64 << 20)
+            return Response(status: Int(response.status.code), headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
+        } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
+    }
+
+    /// Sends `body` and hands each server-sent event of a 2xx answer to `onEvent` as it arrives.
+    /// A non-2xx answer is returned with its body instead.
+    /// - throws: ``Failure`` (a stall after `idleSeconds` of silence included), whatever
+    ///   `onEvent` throws, or ``JobQueue/JobCancelled``.
+    static func stream(
+        url: String, headers: [(String, String)], body: Data, idleSeconds: Double, timeoutSeconds: Double,
+        token: CancellationToken, onEvent: @escaping @Sendable (ServerSentEventParser.Event) throws -> Void
+    ) throws -> Response {
+        try blocking(token: token) {
+            let response = try await execute(url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+            let status = Int(response.status.code)
+            guard (200..<300).contains(status) else {
+                let bytes = try await response.body.collect(upTo: maxErrorBody)
+                return Response(status: status, headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
+            }
+            let activity = LastActivity()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var parser = ServerSentEventParser()
+                    for try await buffer in response.body {
+                        activity.touch()
+                        for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
+                    }
+                    if let last = parser.finish() { try onEvent(last) }
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(nanoseconds: 200_000_000)
+                        if activity.secondsSinceLast > idleSeconds { throw Failure.stalled(seconds: idleSeconds) }
+                    }
+                }
+                // The reader finishing (or either throwing) ends the exchange.
+                try await group.next()
+                group.cancelAll()
+            }
+            return Response(status: status, headers: Self.headers(of: response), body: Data())
+        } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
+    }
+
+    private static func execute(url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double) async throws
+        -> HTTPClientResponse
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+    }
+
+    private static func headers(of response: HTTPClientResponse) -> [(name: String, value: String)] {
+        response.headers.map { ($0.name, $0.value) }
+    }
+
+    /// Runs async work from a worker thread and waits for it; the token cancels it.
+    private static func blocking<T: Sendable>(
+        token: CancellationToken, _ operation: @escaping @Sendable () async throws -> T,
+        mapTimeout: @escaping @Sendable () -> Failure
+    ) throws -> T {
+        let outcome = LockedResult<T>()
+        let done = DispatchSemaphore(value: 0)
+        let task = Task {
+            do {
+                outcome.set(.success(try await operation()))
+            } catch {
+                outcome.set(.failure(error))
+            }
+            done.signal()
+        }
+        let key = token.onCancel { _ in task.cancel() }
+        done.wait()
+        token.removeCallback(key)
+        switch outcome.get() {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            if token.isCancelled { throw JobCancelled() }
+            switch error {
+            case let failure as Failure: throw failure
+            case let clientError as HTTPClientError where clientError == .deadlineExceeded || clientError == .readTimeout:
+                throw mapTimeout()
+            case let clientError as HTTPClientError:
+                throw Failure.connection("\(clientError)")
+            default:
+                // Errors thrown by onEvent (a malformed chunk) pass through unchanged.
+                if error is ProviderError { throw error }
+                throw Failure.connection(String(describing: error))
+            }
+        }
+    }
+}
+
+/// When the last bytes of a stream arrived.
+private final class LastActivity: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = DispatchTime.now()
+
+    func touch() {
+        lock.lock()
+        last = DispatchTime.now()
+        lock.unlock()
+    }
+
+    var secondsSinceLast: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return Double(DispatchTime.now().uptimeNanoseconds - last.uptimeNanoseconds) / 1e9
+    }
+}
+
+private final class LockedResult<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Result<T, any Error>?
+
+    func set(_ result: Result<T, any Error>) {
+        lock.lock()
+        value = result
+        lock.unlock()
+    }
+
+    func get() -> Result<T, any Error> {
+        lock.lock()
+        defer { lock.unlock() }
+        return value ?? .failure(CancellationError())
+    }
+}

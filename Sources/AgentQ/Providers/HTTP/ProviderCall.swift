@@ -1,0 +1,200 @@
+import Foundation
+import JobQueue
+
+/// One model call of an HTTP provider with everything around it: the key from the
+/// environment, the endpoint's shared gate, retries by ``ProviderRetryPolicy``, and errors
+/// that name what to fix without ever containing the key.
+///
+/// ```swift
+/// let call = ProviderCall(agent: agent, family: "openai")
+/// let response = try call.run(token: token) { apiKey in try attemptOnce(apiKey) }
+/// ```
+struct ProviderCall {
+    /// Why one attempt failed, classified.
+    struct AttemptFailure: Error {
+        var type: String
+        var message: String
+        var retryable: Bool
+        var status: Int?
+        var retryAfterMilliseconds: Int64?
+    }
+
+    let agent: AgentDefinition
+    let family: String
+    var policy = ProviderRetryPolicy()
+    var environment: [String: String] = ProcessInfo.processInfo.environment
+
+    var keyVariable: String { agent.http.keyVariable(provider: agent.provider) }
+    var baseURL: String { agent.http.resolvedBaseURL(provider: agent.provider) }
+    var gate: RateLimitGate { RateLimitGate.forEndpoint(baseURL) }
+
+    /// - throws: ``ProviderError`` or ``JobQueue/JobCancelled``.
+    func run(request: ModelRequest, token: CancellationToken, attempt: (String) throws -> ModelResponse) throws -> ModelResponse {
+        var key = environment[keyVariable] ?? ""
+        if key.isEmpty && agent.http.apiKeyEnv == nil && Self.isLocal(baseURL) {
+            key = "none"   // a local server (Ollama, llama.cpp, LM Studio) usually needs no key
+        }
+        guard !key.isEmpty else {
+            throw ProviderError(
+                type: "missing_api_key",
+                message: "no API key: set the environment variable \(keyVariable) (agent '\(agent.name)' reads its key from it)",
+                retryable: false)
+        }
+        var number = 1
+        while true {
+            try gate.waitForTurn(
+                requestsPerMinute: agent.http.requestsPerMinute, tokensPerMinute: agent.http.tokensPerMinute, token: token)
+            do {
+                var response = try attempt(key)
+                gate.record(tokens: response.usage.totalTokens)
+                response.usage.costUSD = agent.http.cost(of: response.usage)
+                return response
+            } catch let failure as AttemptFailure {
+                let message = Self.scrub(failure.message, key: key)
+                if failure.status == 429, let wait = failure.retryAfterMilliseconds {
+                    // Everyone calling this endpoint waits, not just this worker.
+                    gate.close(forMilliseconds: wait)
+                }
+                guard failure.retryable else {
+                    throw ProviderError(type: failure.type, message: message, retryable: false)
+                }
+                let delay = policy.delayMilliseconds(afterAttempt: number, retryAfterMilliseconds: failure.retryAfterMilliseconds)
+                if number >= policy.maxAttemptsPerCall || delay > policy.longestInCallWaitMilliseconds {
+                    // The job's own retry takes over, no earlier than the provider asked.
+                    throw ProviderError(
+                        type: failure.type, message: "\(message) (gave up after \(number) attempt(s) of this call)",
+                        retryable: true, retryAfterMilliseconds: failure.retryAfterMilliseconds)
+                }
+                request.onRestart?()
+                try token.sleep(milliseconds: delay)
+                number += 1
+            }
+        }
+    }
+
+    /// Classifies an HTTP error answer from its status, headers and provider error body.
+    func failure(status: Int, headers: [(name: String, value: String)], body: Data) -> AttemptFailure {
+        var errorType: String?
+        var errorCode: String?
+        var providerMessage: String?
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let error = object["error"] as? [String: Any]
+        {
+            errorType = error["type"] as? String
+            errorCode = error["code"] as? String
+            providerMessage = error["message"] as? String
+        }
+        let detail = providerMessage.map { ": \($0)" } ?? ""
+        let retryAfter = ProviderRetryPolicy.retryAfterMilliseconds(headers: headers)
+        let retryable = policy.isRetryable(status: status, errorType: errorType, errorCode: errorCode)
+        let type: String
+        var message: String
+        switch status {
+        case 401:
+            type = "authentication_error"
+            message = "the provider rejected the API key (HTTP 401)\(detail); set \(keyVariable) to a valid key"
+        case 403:
+            type = "permission_denied"
+            message = "the API key in \(keyVariable) may not use this model or endpoint (HTTP 403)\(detail)"
+        case 404:
+            type = "not_found"
+            message = "not found (HTTP 404) at \(baseURL) for model '\(agent.model)'\(detail)"
+        case 429 where !retryable:
+            type = errorCode ?? errorType ?? "insufficient_quota"
+            message = "out of quota or over a spend limit (HTTP 429)\(detail); waiting will not help"
+        case 429:
+            type = "rate_limited"
+            message = "rate limited (HTTP 429)\(detail)"
+        case 529:
+            type = "overloaded"
+            message = "the provider is overloaded (HTTP 529)\(detail)"
+        case 500...599:
+            type = errorType == "overloaded_error" ? "overloaded" : "server_error"
+            message = "the provider failed (HTTP \(status))\(detail)"
+        case 400, 422:
+            type = errorType.map { $0.hasSuffix("_error") ? $0 : "invalid_request" } ?? "invalid_request"
+            message = "the provider refused the request (HTTP \(status))\(detail)"
+        default:
+            type = retryable ? "provider_error" : (errorType ?? "provider_error")
+            message = "the provider answered HTTP \(status)\(detail)"
+        }
+        return AttemptFailure(type: type, message: message, retryable: retryable, status: status, retryAfterMilliseconds: retryAfter)
+    }
+
+    /// Maps a transport problem (no HTTP answer) to a retryable failure.
+    static func failure(from error: any Error) -> AttemptFailure? {
+        switch error {
+        case let failure as HTTPExchange.Failure:
+            switch failure {
+            case .connection: return AttemptFailure(type: "connection_error", message: failure.description, retryable: true)
+            case .timedOut: return AttemptFailure(type: "timeout", message: failure.description, retryable: true)
+            case .stalled: return AttemptFailure(type: "stream_stalled", message: failure.description, retryable: true)
+            }
+        case let failure as AttemptFailure:
+            return failure
+        default:
+            return nil
+        }
+    }
+
+    /// A stream that ended before its finish: never an answer.
+    static let truncated = AttemptFailure(
+        type: "stream_truncated", message: "the stream ended before its finish reason; the partial answer was discarded",
+        retryable: true)
+
+    static func malformed(_ what: String) -> AttemptFailure {
+        AttemptFailure(
+            type: "stream_malformed", message: "the stream sent a malformed chunk (\(what)); the partial answer was discarded",
+            retryable: true)
+    }
+
+    static func isLocal(_ url: String) -> Bool {
+        guard let host = URL(string: url)?.host else { return false }
+        return host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "[::1]"
+    }
+
+    /// Removes the key from text that came from elsewhere (a provider's error message may quote it).
+    static func scrub(_ text: String, key: String) -> String {
+        guard key.count >= 8 else { return text }
+        return text.replacingOccurrences(of: key, with: "[redacted]")
+    }
+
+    var timeoutSeconds: Double { agent.http.timeoutSeconds ?? 600 }
+    var idleSeconds: Double { agent.http.streamIdleTimeoutSeconds ?? 60 }
+
+    /// Sends one JSON request, streamed or not, mapping transport errors to attempt failures.
+    func exchange(
+        url: String, headers: [(String, String)], body: [String: Any], token: CancellationToken,
+        onEvent: (@Sendable (ServerSentEventParser.Event) throws -> Void)?
+    ) throws -> HTTPExchange.Response {
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
+        let allHeaders = headers + [("content-type", "application/json"), ("accept", onEvent == nil ? "application/json" : "text/event-stream")]
+        do {
+            if let onEvent {
+                return try HTTPExchange.stream(
+                    url: url, headers: allHeaders, body: data, idleSeconds: idleSeconds, timeoutSeconds: timeoutSeconds,
+                    token: token, onEvent: onEvent)
+            }
+            return try HTTPExchange.send(url: url, headers: allHeaders, body: data, timeoutSeconds: timeoutSeconds, token: token)
+        } catch let cancelled as JobCancelled {
+            throw cancelled
+        } catch {
+            if let failure = Self.failure(from: error) { throw failure }
+            throw AttemptFailure(type: "connection_error", message: "\(error)", retryable: true)
+        }
+    }
+}
+
+/// Thread-safe accumulation of a streamed answer (events arrive on the HTTP client's threads).
+final class StreamState<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func update<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
