@@ -145,7 +145,10 @@ extension AgentQCommand.Jobs {
 
         func run() throws {
             let queue = try global.openQueue()
-            let selector: JobSelector = batch.map { .batch($0) } ?? session.map { .lane($0) } ?? .ids(ids)
+            // A session is named by its ID or a unique prefix, as everywhere else; a bulk
+            // file's session name that has no session record yet is taken as it is.
+            let lane = session.map { (try? SessionManager(queue: queue).resolve($0).id) ?? $0 }
+            let selector: JobSelector = batch.map { .batch($0) } ?? lane.map { .lane($0) } ?? .ids(ids)
             let outcomes = try reportingErrors { try queue.cancel(selector) }
             try report(outcomes, queue: queue)
         }

@@ -35,14 +35,7 @@ public struct AnthropicProvider: ModelProvider {
                 if request.agent.http.stream {
                     return try streamed(call: call, url: url, headers: headers, body: body, request: request, token: token)
                 }
-                let response = try call.exchange(url: url, headers: headers, body: body, token: token, onEvent: nil)
-                guard (200..<300).contains(response.status) else {
-                    throw call.failure(status: response.status, headers: response.headers, body: response.body)
-                }
-                guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
-                    throw ProviderCall.AttemptFailure(type: "invalid_response", message: "the answer was not JSON", retryable: true)
-                }
-                return Self.parse(message: object)
+                return Self.parse(message: try call.requestObject(url: url, headers: headers, body: body, token: token))
             }
             total = total.map { ModelResponse(
                 text: $0.text + part.text, toolCalls: $0.toolCalls + part.toolCalls, usage: $0.usage + part.usage,

@@ -27,14 +27,7 @@ public struct OpenAIProvider: ModelProvider {
             if request.agent.http.stream {
                 return try streamed(call: call, url: url, headers: headers, body: body, request: request, token: token)
             }
-            let response = try call.exchange(url: url, headers: headers, body: body, token: token, onEvent: nil)
-            guard (200..<300).contains(response.status) else {
-                throw call.failure(status: response.status, headers: response.headers, body: response.body)
-            }
-            guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
-                throw ProviderCall.AttemptFailure(type: "invalid_response", message: "the answer was not JSON", retryable: true)
-            }
-            return try Self.parse(completion: object)
+            return try Self.parse(completion: call.requestObject(url: url, headers: headers, body: body, token: token))
         }
     }
 

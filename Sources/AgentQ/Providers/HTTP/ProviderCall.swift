@@ -162,6 +162,21 @@ struct ProviderCall {
     var timeoutSeconds: Double { agent.http.timeoutSeconds ?? 600 }
     var idleSeconds: Double { agent.http.streamIdleTimeoutSeconds ?? 60 }
 
+    /// Sends one non-streamed JSON request and returns the answer's JSON object.
+    /// - throws: ``AttemptFailure`` for an HTTP error or an answer that is not a JSON object.
+    func requestObject(url: String, headers: [(String, String)], body: [String: Any], token: CancellationToken) throws
+        -> [String: Any]
+    {
+        let response = try exchange(url: url, headers: headers, body: body, token: token, onEvent: nil)
+        guard (200..<300).contains(response.status) else {
+            throw failure(status: response.status, headers: response.headers, body: response.body)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw AttemptFailure(type: "invalid_response", message: "the answer was not a JSON object", retryable: true)
+        }
+        return object
+    }
+
     /// Sends one JSON request, streamed or not, mapping transport errors to attempt failures.
     func exchange(
         url: String, headers: [(String, String)], body: [String: Any], token: CancellationToken,
