@@ -11,6 +11,7 @@ deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	python3 -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -29,9 +30,15 @@ run: build
 	@echo "one result file per job in $${AGENTQ_HOME:-$$HOME/.agentq}/results; e.g.:"
 	@ls -t "$${AGENTQ_HOME:-$$HOME/.agentq}/results" | head -n 1 | sed "s|^|  $${AGENTQ_HOME:-$$HOME/.agentq}/results/|"
 
-test: deps
+# fakellm (a third-party OpenAI/Anthropic mock server from PyPI) for the end-to-end provider tests.
+VENV = .venv
+$(VENV)/bin/fakellm:
+	python3 -m venv $(VENV) || { echo "python3 -m venv failed: install python3-venv (apt-get install -y python3-venv)" >&2; exit 1; }
+	$(VENV)/bin/pip install -q --disable-pip-version-check fakellm==0.3.5
+
+test: deps $(VENV)/bin/fakellm
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm $(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
 # Throughput figures, in release mode. Figures, not pass/fail.
 bench: deps

@@ -364,6 +364,19 @@ struct ToolTests {
         }
     }
 
+    @Test("bash returns once the command exits, ending the children it left running", arguments: [SandboxPolicy.bubblewrap(allowNetwork: false), .none])
+    func bashBackgroundChild(sandbox: SandboxPolicy) throws {
+        let (directory, context) = try Self.workspace(sandbox: sandbox)
+        defer { directory.remove() }
+        let seconds = Self.uniqueSleepSeconds()
+        let started = Date()
+        let output = try Self.bash("sleep \(seconds) & echo started", context)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(output == ToolOutput(content: "started\nexit code: 0"))
+        #expect(elapsed < 5, "took \(elapsed) s")
+        #expect(Self.eventually { Self.livingSleeps(seconds).isEmpty }, "left behind: \(Self.livingSleeps(seconds))")
+    }
+
     @Test("cancelling the token stops bash and throws JobCancelled within 2 s", arguments: [SandboxPolicy.bubblewrap(allowNetwork: false), .none])
     func bashCancel(sandbox: SandboxPolicy) throws {
         let token = CancellationToken()

@@ -51,10 +51,16 @@ public struct BashTool: AgentTool {
             let workspace = try WorkspacePath(argument: ".", workspace: context.workspace).resolved
             let executable: String
             let commandLine: [String]
+            var environment: [String: String]?
             switch context.sandbox {
             case .none:
                 executable = "/bin/bash"
                 commandLine = ["-c", command]
+                // No sandbox, but still none of the worker's variables: they hold the API keys.
+                environment = [
+                    "HOME": workspace, "PWD": workspace, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "TMPDIR": ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp", "LANG": "C.UTF-8",
+                ]
             case .bubblewrap(let allowNetwork):
                 guard let bwrap = findBubblewrap() else { throw ToolProblem(missingBubblewrapMessage) }
                 executable = bwrap
@@ -64,7 +70,7 @@ public struct BashTool: AgentTool {
             }
             let result = try CommandRunner.run(
                 executable: executable, arguments: commandLine, directory: URL(fileURLWithPath: workspace),
-                timeout: timeout, outputCap: Self.maximumOutputBytes, token: context.token)
+                environment: environment, timeout: timeout, outputCap: Self.maximumOutputBytes, token: context.token)
             return Self.format(result, timeout: timeout)
         } catch let problem as ToolProblem {
             return problem.output
