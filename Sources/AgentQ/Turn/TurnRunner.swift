@@ -72,12 +72,16 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                 response: nil, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps
             ).jsonText
             if error is JobCancelled || token.isCancelled {
-                // Every tool call gets an answer, so the history stays valid to send.
-                for call in transcript.unansweredCalls {
-                    try? transcript.append(ChatMessage(
-                        role: .tool, content: "cancelled", toolCallID: call.id, toolName: call.name, isError: true))
+                if token.reason == nil || token.reason == .requested {
+                    // Cancelled for good: every tool call gets an answer, so the history stays valid to send.
+                    for call in transcript.unansweredCalls {
+                        try? transcript.append(ChatMessage(
+                            role: .tool, content: "cancelled", toolCallID: call.id, toolName: call.name, isError: true))
+                    }
+                    emit(.error(type: "cancelled", message: "the turn was cancelled"))
                 }
-                emit(.error(type: "cancelled", message: "the turn was cancelled"))
+                // On shutdown or a lost lease the turn runs again: an interrupted tool call stays
+                // open, so it is run again, since it never finished.
                 throw JobCancelled(output: partial)
             }
             var failure: JobFailure
