@@ -76,8 +76,8 @@ struct AgentDefinitionTests {
 
     @Test("an unknown field names the file and the field")
     func unknownField() throws {
-        let message = try #require(Self.problem(#"{"name":"slow","provider":"echo","temperature":0.2}"#))
-        #expect(message.hasPrefix("agents/slow.json: unknown field 'temperature'"))
+        let message = try #require(Self.problem(#"{"name":"slow","provider":"echo","temprature":0.2}"#))
+        #expect(message.hasPrefix("agents/slow.json: unknown field 'temprature'"))
         #expect(message.contains("system_prompt"))
     }
 
