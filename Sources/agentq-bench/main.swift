@@ -134,6 +134,8 @@ if let binary = bench.agentqBinary {
         let file = home.root.path + "-input.jsonl"
         try bulkFile(lines: bench.endToEndJobs).write(to: URL(fileURLWithPath: file))
         _ = try run(binary, ["submit", file], home: home.root.path)
+        // Let the file system finish the previous run's deletions first: they are not this run's cost.
+        sync()
         var status: Int32 = 0
         let elapsed = try seconds {
             status = try run(binary, ["worker", "--drain", "--concurrency", "\(concurrency)"] + (prefetch == "auto" ? [] : ["--prefetch", prefetch]), home: home.root.path)
