@@ -193,3 +193,31 @@ struct SubmitterTests {
         #expect(try test.store.counts(batchID: nil).total == 2)
     }
 }
+
+@Suite("Per-line spend caps")
+struct PerLineSpendCapTests {
+    @Test("a line's own caps reach its job but not its result's metadata")
+    func capsStayOutOfMetadata() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let lines = """
+            {"custom_id": "a", "input": "x", "max_cost_usd": 0.25, "max_tokens_total": 900, "metadata": {"team": "docs"}}
+            {"custom_id": "b", "input": "y", "max_tokens_total": 2}
+            """
+        let report = try test.queue.submit(Data(lines.utf8), options: SubmitOptions(source: "caps.jsonl"))
+        let jobs = try test.store.jobs(matching: JobFilter(batchID: report.batchID))
+        #expect(jobs.count == 2)
+        let stored = try #require(jobs.first?.metadata)
+        #expect(stored.contains("0.25") && stored.contains("900"))
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(ResultDocument.json(for: jobs[0]).utf8)) as? [String: Any])
+        #expect((first["metadata"] as? [String: Any])?.keys.sorted() == ["team"])
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(ResultDocument.json(for: jobs[1]).utf8)) as? [String: Any])
+        #expect(second["metadata"] is NSNull)
+        // Echo counts words: 1 in ("y") + 2 out ("echo: y") = 3 tokens, over a cap of 2.
+        try test.queue.makeWorker(WorkerOptions(mode: .drain, concurrency: 1)).run()
+        let capped = try #require(try test.store.job(id: jobs[1].id))
+        #expect(capped.status == .failed)
+        #expect(capped.error?.type == "budget_exceeded")
+        #expect(try test.store.job(id: jobs[0].id)?.status == .succeeded)
+    }
+}
