@@ -100,7 +100,7 @@ public struct SessionManager: Sendable {
         guard session.status.acceptsMessages else { throw closed(session) }
         try queue.store.setLane(session.id, paused: true)
         try queue.sessions.setStatus(.paused, sessionID: session.id, from: [.idle, .error, .active, .paused])
-        return try resolve(session.id)
+        return try reload(session)
     }
 
     /// Lets a paused session's turns run again.
@@ -110,7 +110,7 @@ public struct SessionManager: Sendable {
         guard session.status.acceptsMessages else { throw closed(session) }
         try queue.store.setLane(session.id, paused: false)
         try queue.sessions.setStatus(.idle, sessionID: session.id, from: [.paused])
-        return try resolve(session.id)
+        return try reload(session)
     }
 
     /// Cancels the session's running turn (and any queued ones) through their jobs' cancellation tokens.
@@ -124,7 +124,7 @@ public struct SessionManager: Sendable {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
         try close(session, as: .ended)
-        return try resolve(session.id)
+        return try reload(session)
     }
 
     /// Times out idle sessions past their idle timeout (called by workers and by every command).
@@ -146,6 +146,14 @@ public struct SessionManager: Sendable {
             }
             try? removeWorkspace(of: session)
         }
+    }
+
+    /// The session as stored now, after this manager changed it.
+    private func reload(_ session: SessionRecord) throws -> SessionRecord {
+        guard let current = try queue.sessions.session(id: session.id) else {
+            throw AgentQError(.notFound, "No session found matching '\(session.id)'")
+        }
+        return current
     }
 
     private func close(_ session: SessionRecord, as status: SessionStatus) throws {

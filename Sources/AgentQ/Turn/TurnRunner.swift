@@ -142,20 +142,20 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
             var messages: [ChatMessage] = []
             if let system = agent.systemPrompt { messages.append(ChatMessage(role: .system, content: system)) }
             messages += transcript.history + transcript.turn.map(\.message)
-            let streamed = StreamedFlag()
+            let streamed = Locked(false)
             let jobID = job.id, observers = self.observers
             let request = ModelRequest(
                 agent: agent, messages: messages, tools: specs, attempt: job.attempts,
                 onTextDelta: { text in
-                    streamed.set()
+                    streamed.update { $0 = true }
                     observers.emit(.textDelta(text), jobID: jobID)
                 },
-                onRestart: { if streamed.isSet { observers.emit(.streamRestarted, jobID: jobID) } })
+                onRestart: { if streamed.current { observers.emit(.streamRestarted, jobID: jobID) } })
             var response = try provider.respond(to: request, token: token)
             if response.usage.costUSD == 0 { response.usage.costUSD = agent.http.cost(of: response.usage) }
             try transcript.append(
                 ChatMessage(role: .assistant, content: response.text, toolCalls: response.toolCalls), usage: response.usage)
-            if !response.text.isEmpty && !streamed.isSet { emit(.textDelta(response.text)) }
+            if !response.text.isEmpty && !streamed.current { emit(.textDelta(response.text)) }
             emit(.stepFinished(step: transcript.steps, usage: response.usage))
             if let batchID = job.batchID, try hasBudget(batchID) {
                 batchReason = try budgets?.recordSpend(batchID: batchID, usage: response.usage)?.exhaustedReason
@@ -276,21 +276,5 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         cache[name] = (agent, provider, tools, now)
         lock.unlock()
         return (agent, provider, tools)
-    }
-}
-
-/// Set once a provider streamed text for the current model call.
-private final class StreamedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
-    }
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }

@@ -157,7 +157,7 @@ public struct AnthropicProvider: ModelProvider {
         call: ProviderCall, url: String, headers: [(String, String)], body: [String: Any], request: ModelRequest,
         token: CancellationToken
     ) throws -> ModelResponse {
-        let state = StreamState(Accumulated())
+        let state = Locked(Accumulated())
         let onTextDelta = request.onTextDelta
         let response = try call.exchange(url: url, headers: headers, body: body, token: token) { event in
             let name = event.name ?? ""

@@ -103,20 +103,21 @@ enum HTTPExchange {
         token: CancellationToken, _ operation: @escaping @Sendable () async throws -> T,
         mapTimeout: @escaping @Sendable () -> Failure
     ) throws -> T {
-        let outcome = LockedResult<T>()
+        let outcome = Locked<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let task = Task {
             do {
-                outcome.set(.success(try await operation()))
+                let value = try await operation()
+                outcome.update { $0 = .success(value) }
             } catch {
-                outcome.set(.failure(error))
+                outcome.update { $0 = .failure(error) }
             }
             done.signal()
         }
         let key = token.onCancel { _ in task.cancel() }
         done.wait()
         token.removeCallback(key)
-        switch outcome.get() {
+        switch outcome.current ?? .failure(CancellationError()) {
         case .success(let value):
             return value
         case .failure(let error):
@@ -151,22 +152,5 @@ private final class LastActivity: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return Double(DispatchTime.now().uptimeNanoseconds - last.uptimeNanoseconds) / 1e9
-    }
-}
-
-private final class LockedResult<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Result<T, any Error>?
-
-    func set(_ result: Result<T, any Error>) {
-        lock.lock()
-        value = result
-        lock.unlock()
-    }
-
-    func get() -> Result<T, any Error> {
-        lock.lock()
-        defer { lock.unlock() }
-        return value ?? .failure(CancellationError())
     }
 }

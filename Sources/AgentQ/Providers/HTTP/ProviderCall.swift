@@ -40,20 +40,21 @@ struct ProviderCall {
                 message: "no API key: set the environment variable \(keyVariable) (agent '\(agent.name)' reads its key from it)",
                 retryable: false)
         }
+        let endpointGate = gate   // one registry lookup per call, not per use
         var number = 1
         while true {
-            try gate.waitForTurn(
+            try endpointGate.waitForTurn(
                 requestsPerMinute: agent.http.requestsPerMinute, tokensPerMinute: agent.http.tokensPerMinute, token: token)
             do {
                 var response = try attempt(key)
-                gate.record(tokens: response.usage.totalTokens)
+                endpointGate.record(tokens: response.usage.totalTokens)
                 response.usage.costUSD = agent.http.cost(of: response.usage)
                 return response
             } catch let failure as AttemptFailure {
                 let message = Self.scrub(failure.message, key: key)
                 if failure.status == 429, let wait = failure.retryAfterMilliseconds {
                     // Everyone calling this endpoint waits, not just this worker.
-                    gate.close(forMilliseconds: wait)
+                    endpointGate.close(forMilliseconds: wait)
                 }
                 guard failure.retryable else {
                     throw ProviderError(type: failure.type, message: message, retryable: false)
@@ -197,19 +198,5 @@ struct ProviderCall {
             if let failure = Self.failure(from: error) { throw failure }
             throw AttemptFailure(type: "connection_error", message: "\(error)", retryable: true)
         }
-    }
-}
-
-/// Thread-safe accumulation of a streamed answer (events arrive on the HTTP client's threads).
-final class StreamState<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func update<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }
