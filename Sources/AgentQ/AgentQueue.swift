@@ -72,7 +72,7 @@ public final class AgentQueue: Sendable {
             let jobs = try store.undeliveredJobs(limit: 1000)
             if jobs.isEmpty { return }
             try results.deliver(jobs)
-            try store.markDelivered(jobs.map(\.seq))
+            try store.markDelivered(jobs)
             if jobs.count < 1000 { return }
         }
     }

@@ -71,14 +71,17 @@ import Testing
         #expect(retry.stdout.contains("\(jobID): queued"), "stdout: \(retry.stdout)")
         let requeued = try cli.job(jobID)
         #expect(requeued["status"] as? String == "queued")
-        #expect(requeued["attempts"] as? Int == 0)
+        #expect(requeued["attempts"] as? Int == 1)
+        #expect(requeued["max_attempts"] as? Int == 4, "three more attempts, as it was first given")
         #expect(!cli.resultFileExists(jobID: jobID), "the old result file of a retried job is removed")
 
         // It fails again, and gets a new result file.
         let again = try cli.run(["worker", "--drain", "--retry-delay", "0"])
         #expect(again.exitCode == 0, "stderr: \(again.stderr)")
         #expect(try cli.result(jobID: jobID)["status"] as? String == "failed")
-        #expect(try cli.result(jobID: jobID)["attempts"] as? Int == 1)
+        #expect(try cli.result(jobID: jobID)["attempts"] as? Int == 2, "the second run is attempt 2")
+        let errors = (try cli.job(jobID)["attempt_errors"] as? [[String: Any]])?.map { $0["attempt"] as? Int }
+        #expect(errors == [1, 2])
     }
 
     @Test func aCancelledJobCanBeRetriedAndRunsToSuccess() throws {

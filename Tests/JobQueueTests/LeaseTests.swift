@@ -63,7 +63,7 @@ struct LeaseTests {
 
         let undelivered = try test.store.undeliveredJobs(limit: 10)
         #expect(undelivered.map(\.id) == [ids[0]])
-        try test.store.markDelivered(undelivered.map(\.seq))
+        try test.store.markDelivered(undelivered)
         #expect(try test.store.undeliveredJobs(limit: 10).isEmpty)
     }
 
@@ -190,7 +190,7 @@ struct LeaseTests {
         let pending = try test.store.undeliveredJobs(limit: 10)
         #expect(pending.map(\.id) == ids)
         try sink.deliver(pending)
-        try test.store.markDelivered(pending.map(\.seq))
+        try test.store.markDelivered(pending)
 
         // The hung worker wakes up and finishes; its outcome cannot commit.
         release.signal()

@@ -153,7 +153,9 @@ struct RetryTests {
         ])
         let requeued = try job(test.store, ids[0])
         #expect(requeued.status == .queued)
-        #expect(requeued.attempts == 0)
+        // Attempts keep counting, and the job gets its one attempt again.
+        #expect(requeued.attempts == 1)
+        #expect(requeued.maxAttempts == 2)
         #expect(requeued.error == nil)
         #expect(requeued.output == nil)
         #expect(requeued.finishedAt == nil)

@@ -47,6 +47,9 @@ public enum ResultDocument {
         appendField("created_at", job.createdAt.iso8601, to: &out)
         appendField("started_at", job.startedAt?.iso8601, to: &out)
         appendField("finished_at", job.finishedAt?.iso8601, to: &out)
+        // Last, so a writer can read it from the file's tail: see ResultWriter.
+        out.append(",\"version\":")
+        out.append(String(job.version))
         out.append("}")
         return out
     }

@@ -3,8 +3,13 @@ import JobQueue
 
 /// Writes `<home>/results/<job_id>.json` for every finished job: the ``JobQueue/FinishedJobSink`` of agentq.
 ///
-/// Each file is written to a temporary name in the same directory and renamed into place,
-/// so a reader sees the old file or the whole new one, never a part.
+/// A file is always whole and never goes back to an older state:
+/// - each write goes to a temporary name of its own in the same directory, is fsynced, and is
+///   renamed into place; the directory is fsynced after, so a reader sees the old file or the
+///   whole new one, even after a power loss;
+/// - writes of one job are serialized (a lock per job stripe, across threads and processes),
+///   and a state older than the one on disk (by ``JobQueue/Job/version``, the document's last
+///   field) is not written over it.
 ///
 /// ```swift
 /// let writer = ResultWriter(directory: home.resultsDirectory)
@@ -15,38 +20,85 @@ public struct ResultWriter: FinishedJobSink {
 
     public init(directory: URL) { self.directory = directory }
 
+    /// Writes each job's file, then makes the renames durable with one directory fsync.
+    /// - throws: ``AgentQError`` `.io` naming the file.
     public func deliver(_ jobs: [Job]) throws {
-        for job in jobs { try write(job) }
+        guard !jobs.isEmpty else { return }
+        let lock = ResultFileLock(directory: directory.path)
+        defer { lock.close() }
+        var wrote = false
+        for job in jobs where try write(job, lock: lock) { wrote = true }
+        if wrote { try syncDirectory() }
     }
 
+    /// Writes one job's file (unless a newer state of it is already there).
     /// - throws: ``AgentQError`` `.io` naming the file.
     public func write(_ job: Job) throws {
+        try deliver([job])
+    }
+
+    /// - returns: whether the file was written (false: a newer state was already there).
+    private func write(_ job: Job, lock: ResultFileLock) throws -> Bool {
         let finalPath = directory.path + "/" + job.id + ".json"
-        let temporaryPath = directory.path + "/." + job.id + ".json.tmp"
         var bytes = Array(ResultDocument.json(for: job).utf8)
         bytes.append(0x0A)
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ioError("cannot create \(temporaryPath)") }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                Foundation.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+        return try lock.withLock(key: job.id) {
+            if let onDisk = Self.version(ofFileAt: finalPath), onDisk > job.version { return false }
+            let temporaryPath = directory.path + "/." + job.id + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".tmp"
+            let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw ioError("cannot create \(temporaryPath)") }
+            var written = 0
+            while written < bytes.count {
+                let result = bytes.withUnsafeBytes { buffer in
+                    Foundation.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+                }
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    let error = ioError("cannot write \(temporaryPath)")
+                    close(descriptor)
+                    unlink(temporaryPath)
+                    throw error
+                }
+                written += result
             }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let error = ioError("cannot write \(temporaryPath)")
+            guard fsync(descriptor) == 0 else {
+                let error = ioError("cannot write \(temporaryPath) to disk")
                 close(descriptor)
                 unlink(temporaryPath)
                 throw error
             }
-            written += result
+            close(descriptor)
+            guard rename(temporaryPath, finalPath) == 0 else {
+                let error = ioError("cannot move the result into \(finalPath)")
+                unlink(temporaryPath)
+                throw error
+            }
+            return true
         }
-        close(descriptor)
-        guard rename(temporaryPath, finalPath) == 0 else {
-            let error = ioError("cannot move the result into \(finalPath)")
-            unlink(temporaryPath)
-            throw error
-        }
+    }
+
+    /// The `"version"` a result file ends with, read from its last bytes; nil when there is no
+    /// file or it has none (written by an older agentq), so it is simply replaced.
+    static func version(ofFileAt path: String) -> Int64? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        let length = min(Int(info.st_size), 48)
+        var tail = [UInt8](repeating: 0, count: length)
+        let read = tail.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, length, off_t(Int(info.st_size) - length)) }
+        guard read == length else { return nil }
+        let text = String(decoding: tail, as: UTF8.self)
+        guard let marker = text.range(of: "\"version\":", options: .backwards) else { return nil }
+        return Int64(text[marker.upperBound...].prefix { $0.isNumber })
+    }
+
+    private func syncDirectory() throws {
+        let descriptor = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ioError("cannot open \(directory.path)") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw ioError("cannot write \(directory.path) to disk") }
     }
 
     /// Removes a job's result file (before the job runs again).

@@ -32,13 +32,19 @@ public struct Job: Sendable, Hashable {
     public var startedAt: Timestamp?
     public var finishedAt: Timestamp?
     public var workerID: String?
+    /// Opaque JSON text for the handler's own per-job settings (agentq: a bulk line's spend
+    /// caps); unlike `metadata`, never shown back to the user.
+    public var options: String?
+    /// Goes up by one with every change of state (claim, end, retry, rescue, cancel), so a
+    /// delivery of an older state can be told from a newer one.
+    public var version: Int64
 
     public init(
         seq: Int64, id: String, customID: String? = nil, batchID: String? = nil, lane: String? = nil,
         handler: String, input: String, metadata: String? = nil, priority: Int = 0, runAt: Timestamp,
         maxAttempts: Int, attempts: Int = 0, status: JobStatus = .queued, cancelRequested: Bool = false,
         output: String? = nil, error: JobError? = nil, createdAt: Timestamp, startedAt: Timestamp? = nil,
-        finishedAt: Timestamp? = nil, workerID: String? = nil
+        finishedAt: Timestamp? = nil, workerID: String? = nil, options: String? = nil, version: Int64 = 0
     ) {
         self.seq = seq
         self.id = id
@@ -60,5 +66,7 @@ public struct Job: Sendable, Hashable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.workerID = workerID
+        self.options = options
+        self.version = version
     }
 }

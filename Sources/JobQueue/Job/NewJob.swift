@@ -15,10 +15,12 @@ public struct NewJob: Sendable, Hashable {
     /// Not before this time; `nil` means now.
     public var runAt: Timestamp?
     public var maxAttempts: Int
+    /// Opaque JSON text for the handler's own settings: see ``Job/options``.
+    public var options: String?
 
     public init(
         customID: String? = nil, lane: String? = nil, handler: String, input: String, metadata: String? = nil,
-        priority: Int = 0, runAt: Timestamp? = nil, maxAttempts: Int = 3
+        priority: Int = 0, runAt: Timestamp? = nil, maxAttempts: Int = 3, options: String? = nil
     ) {
         self.customID = customID
         self.lane = lane
@@ -28,5 +30,6 @@ public struct NewJob: Sendable, Hashable {
         self.priority = priority
         self.runAt = runAt
         self.maxAttempts = maxAttempts
+        self.options = options
     }
 }

@@ -6,7 +6,12 @@
 /// a time in submission order, and a finished job is delivered to the ``FinishedJobSink``
 /// at least once.
 public protocol JobStore: Sendable {
-    /// Inserts jobs in one transaction: all of them, or none if `body` throws.
+    /// Inserts jobs: all of them, or none if `body` throws.
+    ///
+    /// A large batch is written in short transactions, so other processes' heartbeats and
+    /// claims never wait long for the write lock, and its jobs become claimable only once all
+    /// of them are in. A submission that dies half-way leaves nothing claimable, and
+    /// ``cleanUpAbandonedSubmissions(now:)`` removes what it wrote.
     ///
     /// ```swift
     /// let summary = try store.enqueue(batch: NewBatch(source: "prompts.jsonl")) { inserter in
@@ -31,8 +36,14 @@ public protocol JobStore: Sendable {
     /// Finished jobs that were not yet delivered to the sink (after a crash, or finished by another process).
     func undeliveredJobs(limit: Int) throws -> [Job]
 
-    /// Records that these finished jobs reached the sink.
-    func markDelivered(_ seqs: [Int64]) throws
+    /// Records that these finished jobs reached the sink, each in the state it was delivered
+    /// in: a job whose state changed since (retried and finished again) stays to be delivered.
+    func markDelivered(_ jobs: [Job]) throws
+
+    /// Finishes or removes what a bulk submission that died half-way left behind: jobs of a
+    /// batch that was still loading are deleted, a batch that was going live is made live.
+    /// - returns: how many batches were cleaned up.
+    func cleanUpAbandonedSubmissions(now: Timestamp) throws -> Int
 
     /// Whether any job in `scope` is queued (now or for a later retry) or running.
     func hasUnfinishedJobs(in scope: ClaimScope) throws -> Bool
@@ -126,6 +137,7 @@ public struct JobOutcome: Sendable {
         }
         finished.finishedAt = finishedAt
         finished.workerID = nil
+        finished.version = job.version + 1   // what the store's commit of this outcome makes it
         return finished
     }
 }
@@ -135,13 +147,14 @@ public struct ExchangeRequest: Sendable {
     public var workerID: String
     public var now: Timestamp
     public var outcomes: [JobOutcome]
-    public var delivered: [Int64]
+    /// Finished jobs that reached the sink, in the state they were delivered in.
+    public var delivered: [Job]
     public var claimLimit: Int
     public var claimScope: ClaimScope
     public var leaseMilliseconds: Int64
 
     public init(
-        workerID: String, now: Timestamp, outcomes: [JobOutcome] = [], delivered: [Int64] = [],
+        workerID: String, now: Timestamp, outcomes: [JobOutcome] = [], delivered: [Job] = [],
         claimLimit: Int = 0, claimScope: ClaimScope = .all, leaseMilliseconds: Int64 = 30_000
     ) {
         self.claimScope = claimScope

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 
@@ -10,25 +11,42 @@ import GRDB
 /// ```swift
 /// let database = try SQLiteDatabase(path: "/home/me/.agentq/agentq.db",
 ///                                   migrations: SQLiteJobStore.migrations)
+/// let count = try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") }
 /// ```
 /// - throws: ``StoreError`` with code `.cannotOpen`.
 public final class SQLiteDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
+    /// How long a statement waits for another process's write lock before failing with `.busy`.
+    public let busyTimeout: TimeInterval
 
-    /// How long a statement waits for another process's write lock before failing.
-    public static let busyTimeout: TimeInterval = 60
+    /// The busy timeout when neither the caller nor `AGENTQ_BUSY_TIMEOUT` sets one. Well under
+    /// the default 30 s lease: writers hold the lock for milliseconds (a bulk submit commits
+    /// in small transactions), so a longer wait means something is wrong.
+    public static let defaultBusyTimeout: TimeInterval = 10
 
-    public init(path: String, migrations: [SQLiteMigration]) throws {
+    /// - parameter busyTimeout: seconds to wait for the write lock; nil reads `AGENTQ_BUSY_TIMEOUT`
+    ///   (seconds), else ``defaultBusyTimeout``.
+    public init(path: String, migrations: [SQLiteMigration], busyTimeout: TimeInterval? = nil) throws {
         self.path = path
+        let timeout = busyTimeout ?? Self.busyTimeoutFromEnvironment() ?? Self.defaultBusyTimeout
+        self.busyTimeout = timeout
         var configuration = Configuration()
-        configuration.busyMode = .timeout(Self.busyTimeout)
+        // SQLite's own busy timeout sleeps up to 100 ms between tries, so a writer that commits
+        // small transactions back to back (a bulk submit) can starve one that waits. Polling
+        // every millisecond lets a heartbeat in between two of them.
+        let maximumTries = Int(timeout * 1000)
+        configuration.busyMode = .callback { tries in
+            guard tries < maximumTries else { return false }
+            usleep(tries < 2000 ? 1000 : 5000)
+            return true
+        }
         configuration.foreignKeysEnabled = false
         configuration.label = "agentq"
         configuration.prepareDatabase { db in
             // NORMAL in WAL mode: a commit survives a crash of any process; only a power loss
-            // can take back the last transactions. The larger page cache keeps a 100k-line
-            // submission from spilling pages mid-transaction.
+            // can take back the last transactions. The larger page cache keeps a submission's
+            // chunk from spilling pages mid-transaction.
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
         }
         do {
@@ -49,6 +67,66 @@ public final class SQLiteDatabase: Sendable {
             }
         } catch let error as DatabaseError {
             throw StoreError(.cannotOpen, "cannot open the database at \(path): \(error.message ?? "\(error)")")
+        }
+    }
+
+    private static func busyTimeoutFromEnvironment() -> TimeInterval? {
+        guard let text = ProcessInfo.processInfo.environment["AGENTQ_BUSY_TIMEOUT"],
+            let seconds = TimeInterval(text), seconds.isFinite, seconds > 0
+        else { return nil }
+        return min(seconds, 3600)
+    }
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`).
+    ///
+    /// `body` gets how long this call waited for the write lock, in milliseconds, so a lease
+    /// computed before the call can be extended by the wait: a lock wait alone never expires one.
+    /// - parameter retryTransient: try again, with backoff, for up to three busy timeouts when
+    ///   the lock stays taken or the file system fails; only for bodies with no effect outside
+    ///   the transaction.
+    /// - throws: ``StoreError`` (`.busy`, `.ioError`, `.database`), or what `body` throws.
+    public func write<T>(retryTransient: Bool = false, _ body: (Database, _ waitedMilliseconds: Int64) throws -> T) throws -> T {
+        try retrying(retryTransient) {
+            let asked = DispatchTime.now().uptimeNanoseconds
+            return try pool.write { db in
+                try body(db, Int64((DispatchTime.now().uptimeNanoseconds - asked) / 1_000_000))
+            }
+        }
+    }
+
+    /// Runs `body` on a snapshot of the database (readers never wait for writers in WAL mode).
+    /// - throws: ``StoreError``, or what `body` throws.
+    public func read<T>(retryTransient: Bool = false, _ body: (Database) throws -> T) throws -> T {
+        try retrying(retryTransient) { try pool.read(body) }
+    }
+
+    private func retrying<T>(_ retry: Bool, _ body: () throws -> T) throws -> T {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(busyTimeout * 3 * 1e9)
+        var pause = 0.01
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError {
+                let mapped = storeError(error)
+                guard retry, mapped.isTransient, DispatchTime.now().uptimeNanoseconds < deadline else { throw mapped }
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 1)
+            }
+        }
+    }
+
+    /// A GRDB error as a ``StoreError`` whose message names this database's file.
+    public func storeError(_ error: DatabaseError) -> StoreError {
+        switch error.resultCode.primaryResultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(.busy, """
+                the database \(path) stayed locked by another agentq process for more than \
+                \(Int(busyTimeout)) s; try again, or raise AGENTQ_BUSY_TIMEOUT
+                """)
+        case .SQLITE_IOERR:
+            return StoreError(.ioError, "cannot read or write the database \(path): a file system error (\(error.message ?? "I/O error"))")
+        default:
+            return StoreError(.database, "database \(path): \(error.message ?? "\(error)")")
         }
     }
 }

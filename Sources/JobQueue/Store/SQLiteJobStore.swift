@@ -72,12 +72,25 @@ public final class SQLiteJobStore: JobStore {
                 paused_at INTEGER NOT NULL
             );
             """),
+        SQLiteMigration("jobqueue-3-versions-options-staging", sql: """
+            -- Bumped by every change of state: a delivery mark clears only the state it wrote.
+            ALTER TABLE jobs ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+            -- The handler's own per-job settings, kept apart from the user's metadata.
+            ALTER TABLE jobs ADD COLUMN options TEXT;
+            -- The attempts a job gets each time it is (re)queued by hand; NULL: max_attempts.
+            ALTER TABLE jobs ADD COLUMN attempt_budget INTEGER;
+            -- 'loading': a bulk submission is still writing its jobs (status 'staged', never
+            -- claimed); 'committing': they are being made 'queued'; 'live': done.
+            ALTER TABLE batches ADD COLUMN state TEXT NOT NULL DEFAULT 'live';
+            ALTER TABLE batches ADD COLUMN touched_at INTEGER;
+            CREATE INDEX batches_not_live ON batches (state) WHERE state != 'live';
+            """),
     ]
 
     static let columns = """
         seq, id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at, max_attempts, \
         attempts, status, cancel_requested, output, error_type, error_message, created_at, started_at, \
-        finished_at, worker_id
+        finished_at, worker_id, options, version
         """
 
     static func job(from row: Row) -> Job {
@@ -91,112 +104,152 @@ public final class SQLiteJobStore: JobStore {
             createdAt: Timestamp(milliseconds: row[17]),
             startedAt: (row[18] as Int64?).map(Timestamp.init(milliseconds:)),
             finishedAt: (row[19] as Int64?).map(Timestamp.init(milliseconds:)),
-            workerID: row[20])
+            workerID: row[20], options: row[21], version: row[22])
+    }
+
+    /// A write transaction; `body` also gets how long the write lock took to get, in ms.
+    private func write<T>(_ body: (Database, Int64) throws -> T) throws -> T {
+        try database.write(body)
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try database.pool.write(body)
-        } catch let error as DatabaseError {
-            throw StoreError(.database, error.message ?? "\(error)")
-        }
+        try database.write { db, _ in try body(db) }
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try database.pool.read(body)
-        } catch let error as DatabaseError {
-            throw StoreError(.database, error.message ?? "\(error)")
-        }
+        try database.read(body)
     }
 
     // MARK: - Enqueue
 
-    /// Inserts jobs in groups of ``rowsPerStatement`` with one multi-row INSERT each: per-statement
-    /// overhead, not the B-tree work, is most of a single-row insert's cost.
-    private final class Inserter: JobInserter {
-        static let rowsPerStatement = 64
-        static let columnCount: Int32 = 11
-        let db: Database
-        let batchID: String?
-        let now: Int64
-        var pending: [(id: String, job: NewJob)] = []
-        var count = 0
+    /// Jobs written per transaction by a large bulk submission: about 50 ms of work, so the
+    /// write lock is free again long before any heartbeat or claim could give up on it.
+    public static let rowsPerTransaction = 4096
 
-        init(db: Database, batchID: String?, now: Int64) {
-            self.db = db
-            self.batchID = batchID
-            self.now = now
-            pending.reserveCapacity(Self.rowsPerStatement)
+    /// A bulk submission whose batch has not been touched for this long was abandoned (its
+    /// process died); any worker's maintenance then finishes or removes it.
+    public static let abandonedAfterMilliseconds: Int64 = 60_000
+
+    public func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
+        let now = Timestamp.now.milliseconds
+        guard let batch else {
+            // No batch: a handful of jobs (a session's turn), in one transaction.
+            let inserter = SQLiteJobInserter(chunkRows: .max) { _ in }
+            try body(inserter)
+            try write { db in try SQLiteJobInserter.write(inserter.buffered, status: "queued", batchID: nil, now: now, db: db) }
+            return EnqueueSummary(batchID: nil, count: inserter.count)
         }
-
-        static let fullStatementSQL = sql(rows: rowsPerStatement)
-        private var fullStatement: Statement?
-
-        static func sql(rows: Int) -> String {
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)"
-            return """
-                INSERT INTO jobs (id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at,
-                                  max_attempts, status, created_at)
-                VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
-                """
+        var staging = false
+        let inserter = SQLiteJobInserter(chunkRows: Self.rowsPerTransaction) { rows in
+            try self.writeStagedChunk(rows, batch: batch, first: !staging, now: now)
+            staging = true
         }
-
-        func insert(_ job: NewJob) throws -> String {
-            let id = SortableID.make(prefix: "job_")
-            pending.append((id, job))
-            count += 1
-            if pending.count == Self.rowsPerStatement { try flush() }
-            return id
+        do {
+            try body(inserter)
+            if !staging {
+                // Small enough for one short transaction: the batch is live at once.
+                try write { db in
+                    try db.execute(
+                        sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
+                        arguments: [batch.id, batch.source, now])
+                    try SQLiteJobInserter.write(inserter.buffered, status: "queued", batchID: batch.id, now: now, db: db)
+                }
+                return EnqueueSummary(batchID: batch.id, count: inserter.count)
+            }
+            try writeStagedChunk(inserter.buffered, batch: batch, first: false, now: now, thenCommit: true)
+        } catch {
+            if staging { try? removeStagedBatch(batch.id) }
+            throw error
         }
+        // Committed: from here on the batch goes live even if this process dies (see cleanUp…).
+        try makeLive(batchID: batch.id)
+        return EnqueueSummary(batchID: batch.id, count: inserter.count)
+    }
 
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            let statement: Statement
-            if pending.count == Self.rowsPerStatement {
-                if fullStatement == nil { fullStatement = try db.cachedStatement(sql: Self.fullStatementSQL) }
-                statement = fullStatement!
+    /// Writes one chunk of a loading batch as `staged` jobs, which no claim sees.
+    /// - parameter thenCommit: the last chunk: mark the batch `committing` in the same transaction.
+    private func writeStagedChunk(
+        _ rows: [(id: String, job: NewJob)], batch: NewBatch, first: Bool, now: Int64, thenCommit: Bool = false
+    ) throws {
+        try write { db in
+            let touched = Timestamp.now.milliseconds
+            if first {
+                try db.execute(
+                    sql: "INSERT INTO batches (id, source, created_at, state, touched_at) VALUES (?, ?, ?, 'loading', ?)",
+                    arguments: [batch.id, batch.source, now, touched])
             } else {
-                statement = try db.makeStatement(sql: Self.sql(rows: pending.count))
+                // A batch cleaned up as abandoned (this process stalled for a minute) stays gone.
+                try db.execute(
+                    sql: "UPDATE batches SET touched_at = ?, state = ? WHERE id = ? AND state = 'loading'",
+                    arguments: [touched, thenCommit ? "committing" : "loading", batch.id])
+                guard db.changesCount == 1 else {
+                    throw StoreError(.database, "the submission of batch \(batch.id) stalled for over a minute and was abandoned; submit the file again")
+                }
             }
-            for (row, entry) in pending.enumerated() {
-                let base = Int32(row) * Self.columnCount
-                statement.bind(base + 1, entry.id)
-                statement.bind(base + 2, entry.job.customID)
-                statement.bind(base + 3, batchID)
-                statement.bind(base + 4, entry.job.lane)
-                statement.bind(base + 5, entry.job.handler)
-                statement.bind(base + 6, entry.job.input)
-                statement.bind(base + 7, entry.job.metadata)
-                statement.bind(base + 8, entry.job.priority)
-                statement.bind(base + 9, entry.job.runAt?.milliseconds ?? now)
-                statement.bind(base + 10, entry.job.maxAttempts)
-                statement.bind(base + 11, now)
-            }
-            try statement.stepToCompletion(db)
-            pending.removeAll(keepingCapacity: true)
+            try SQLiteJobInserter.write(rows, status: "staged", batchID: batch.id, now: now, db: db)
         }
     }
 
-    public func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
-        try write { db in
-            let now = Timestamp.now.milliseconds
-            if let batch {
+    /// Makes a committed batch's staged jobs claimable, a chunk per transaction, in submission order.
+    private func makeLive(batchID: String) throws {
+        var afterSeq: Int64 = 0
+        while true {
+            let done: Bool = try write { db in
+                let last = try Int64.fetchOne(db, sql: """
+                    SELECT MAX(seq) FROM (SELECT seq FROM jobs WHERE batch_id = ? AND seq > ? AND status = 'staged'
+                                          ORDER BY seq LIMIT ?)
+                    """, arguments: [batchID, afterSeq, Self.rowsPerTransaction])
+                if let last {
+                    try db.execute(sql: """
+                        UPDATE jobs SET status = 'queued' WHERE batch_id = ? AND seq > ? AND seq <= ? AND status = 'staged'
+                        """, arguments: [batchID, afterSeq, last])
+                    afterSeq = last
+                }
+                let finished = last == nil || db.changesCount < Self.rowsPerTransaction
                 try db.execute(
-                    sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
-                    arguments: [batch.id, batch.source, now])
+                    sql: "UPDATE batches SET state = ?, touched_at = ? WHERE id = ?",
+                    arguments: [finished ? "live" : "committing", finished ? nil : Timestamp.now.milliseconds, batchID])
+                return finished
             }
-            let inserter = Inserter(db: db, batchID: batch?.id, now: now)
-            try body(inserter)
-            try inserter.flush()
-            return EnqueueSummary(batchID: batch?.id, count: inserter.count)
+            if done { return }
         }
+    }
+
+    /// Deletes a loading batch's jobs, a chunk per transaction, then the batch.
+    private func removeStagedBatch(_ batchID: String) throws {
+        while true {
+            let removed = try write { db in
+                try db.execute(sql: """
+                    DELETE FROM jobs WHERE seq IN (
+                        SELECT seq FROM jobs WHERE batch_id = ? AND status = 'staged' LIMIT ?)
+                    """, arguments: [batchID, Self.rowsPerTransaction])
+                let removed = db.changesCount
+                if removed == 0 {
+                    try db.execute(sql: "DELETE FROM batches WHERE id = ? AND state = 'loading'", arguments: [batchID])
+                }
+                return removed
+            }
+            if removed == 0 { return }
+        }
+    }
+
+    public func cleanUpAbandonedSubmissions(now: Timestamp) throws -> Int {
+        let abandoned = try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, state FROM batches WHERE state != 'live' AND (touched_at IS NULL OR touched_at < ?)
+                """, arguments: [now.milliseconds - Self.abandonedAfterMilliseconds])
+        }
+        for row in abandoned {
+            let id: String = row[0]
+            if row[1] as String == "committing" { try makeLive(batchID: id) } else { try removeStagedBatch(id) }
+        }
+        return abandoned.count
     }
 
     // MARK: - Workers
 
     public func exchange(_ request: ExchangeRequest) throws -> ExchangeResult {
-        try write { db in
+        try write { db, waited in
             var finished: [Job] = []
             var refused: Set<Int64> = []
             for outcome in request.outcomes {
@@ -212,9 +265,11 @@ public final class SQLiteJobStore: JobStore {
                 }
             }
             if !request.delivered.isEmpty {
-                let statement = try db.cachedStatement(sql: "UPDATE jobs SET delivery_pending = 0 WHERE seq = ?")
-                for seq in request.delivered {
-                    statement.setUncheckedArguments([seq])
+                // Only the state that was delivered: a newer one (retried and finished again) stays pending.
+                let statement = try db.cachedStatement(
+                    sql: "UPDATE jobs SET delivery_pending = 0 WHERE seq = ? AND version = ?")
+                for job in request.delivered {
+                    statement.setUncheckedArguments([job.seq, job.version])
                     try statement.execute()
                 }
             }
@@ -222,7 +277,8 @@ public final class SQLiteJobStore: JobStore {
             if request.claimLimit > 0 {
                 let statement = try db.cachedStatement(sql: """
                     UPDATE jobs
-                    SET status = 'running', worker_id = ?1, lease_until = ?2, attempts = attempts + 1, started_at = ?3
+                    SET status = 'running', worker_id = ?1, lease_until = ?2, attempts = attempts + 1, started_at = ?3,
+                        version = version + 1
                     WHERE seq IN (
                         SELECT seq FROM jobs AS j
                         WHERE status = 'queued' AND run_at <= ?3
@@ -239,7 +295,8 @@ public final class SQLiteJobStore: JobStore {
                 let cursor = try Row.fetchCursor(
                     statement,
                     arguments: [
-                        request.workerID, request.now.milliseconds + request.leaseMilliseconds,
+                        // The time spent waiting for the lock does not eat into the lease.
+                        request.workerID, request.now.milliseconds + waited + request.leaseMilliseconds,
                         request.now.milliseconds, request.claimLimit, request.claimScope.batchID,
                         request.claimScope.lane,
                     ])
@@ -274,7 +331,7 @@ public final class SQLiteJobStore: JobStore {
             // The end state is known here, so a plain UPDATE does (no RETURNING to decode).
             let statement = try db.cachedStatement(sql: """
                 UPDATE jobs SET status = ?1, output = ?2, error_type = ?3, error_message = ?4, finished_at = ?5,
-                    worker_id = NULL, lease_until = NULL, delivery_pending = ?6
+                    worker_id = NULL, lease_until = NULL, delivery_pending = ?6, version = version + 1
                 WHERE seq = ?7 AND status = 'running' AND worker_id = ?8
                 """)
             statement.bind(1, finished.status.rawValue)
@@ -303,7 +360,7 @@ public final class SQLiteJobStore: JobStore {
                     status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
                     run_at = ?, output = ?, error_type = ?, error_message = ?,
                     finished_at = CASE WHEN cancel_requested = 1 THEN ? END,
-                    delivery_pending = cancel_requested, worker_id = NULL, lease_until = NULL
+                    delivery_pending = cancel_requested, worker_id = NULL, lease_until = NULL, version = version + 1
                 \(guardClause)
                 """)
             row = try Row.fetchOne(
@@ -318,7 +375,8 @@ public final class SQLiteJobStore: JobStore {
                     error_message = CASE WHEN cancel_requested = 1 THEN 'cancelled while its worker shut down'
                                          ELSE error_message END,
                     finished_at = CASE WHEN cancel_requested = 1 THEN ? END,
-                    delivery_pending = cancel_requested, run_at = ?, worker_id = NULL, lease_until = NULL
+                    delivery_pending = cancel_requested, run_at = ?, worker_id = NULL, lease_until = NULL,
+                    version = version + 1
                 \(guardClause)
                 """)
             row = try Row.fetchOne(statement, arguments: [now.milliseconds, now.milliseconds, seq, workerID])
@@ -342,12 +400,14 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func heartbeat(workerID: String, leaseUntil: Timestamp) throws -> [LeaseState] {
-        try write { db in
+        try write { db, waited in
             let statement = try db.cachedStatement(sql: """
                 UPDATE jobs SET lease_until = ? WHERE worker_id = ? AND status = 'running'
                 RETURNING seq, cancel_requested
                 """)
-            return try Row.fetchAll(statement, arguments: [leaseUntil.milliseconds, workerID]).map {
+            // Extended by the lock wait: a heartbeat that waited behind another writer still
+            // leaves a lease as long as it asked for, counted from when it got through.
+            return try Row.fetchAll(statement, arguments: [leaseUntil.milliseconds + waited, workerID]).map {
                 LeaseState(seq: $0[0], cancelRequested: $0[1])
             }
         }
@@ -364,7 +424,7 @@ public final class SQLiteJobStore: JobStore {
                     error_message = CASE WHEN cancel_requested = 1 THEN 'cancelled; ' || ?2 ELSE ?2 END,
                     finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN ?1 END,
                     delivery_pending = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN 1 ELSE 0 END,
-                    run_at = ?1, worker_id = NULL, lease_until = NULL
+                    run_at = ?1, worker_id = NULL, lease_until = NULL, version = version + 1
                 WHERE status = 'running' AND lease_until < ?1
                 RETURNING seq, attempts, error_type, error_message
                 """, arguments: [now.milliseconds, message])
@@ -385,9 +445,9 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func markDelivered(_ seqs: [Int64]) throws {
-        guard !seqs.isEmpty else { return }
-        _ = try exchange(ExchangeRequest(workerID: "", now: .now, delivered: seqs))
+    public func markDelivered(_ jobs: [Job]) throws {
+        guard !jobs.isEmpty else { return }
+        _ = try exchange(ExchangeRequest(workerID: "", now: .now, delivered: jobs))
     }
 
     public func hasUnfinishedJobs(in scope: ClaimScope) throws -> Bool {
@@ -420,7 +480,7 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             let cancelQueued = """
                 UPDATE jobs SET status = 'cancelled', finished_at = ?1, error_type = 'cancelled',
-                    error_message = 'cancelled while queued', delivery_pending = 1
+                    error_message = 'cancelled while queued', delivery_pending = 1, version = version + 1
                 """
             let requestRunning = "UPDATE jobs SET cancel_requested = 1"
             switch selector {
@@ -451,7 +511,8 @@ public final class SQLiteJobStore: JobStore {
                 if case .batch = selector { column = "batch_id" } else { column = "lane" }
                 let statusFilter = column == "lane" ? "status IN ('queued', 'running')" : "1"
                 let cancelled = try String.fetchAll(
-                    db, sql: "\(cancelQueued) WHERE \(column) = ?2 AND status = 'queued' AND \(statusFilter) RETURNING id",
+                    // Staged jobs too: those of a batch still going live.
+                    db, sql: "\(cancelQueued) WHERE \(column) = ?2 AND status IN ('queued', 'staged') AND \(statusFilter) RETURNING id",
                     arguments: [now.milliseconds, value])
                 let requested = try String.fetchAll(
                     db, sql: "\(requestRunning) WHERE \(column) = ? AND status = 'running' AND \(statusFilter) RETURNING id",
@@ -478,9 +539,13 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             try ids.map { id in
                 if try Row.fetchOne(db, sql: """
-                    UPDATE jobs SET status = 'queued', attempts = 0, run_at = ?, output = NULL, error_type = NULL,
+                    UPDATE jobs SET status = 'queued', run_at = ?, output = NULL, error_type = NULL,
                         error_message = NULL, cancel_requested = 0, started_at = NULL, finished_at = NULL,
-                        delivery_pending = 0
+                        delivery_pending = 0, version = version + 1,
+                        -- Attempts keep counting (the next one is numbered after the old ones),
+                        -- and the job gets as many more as it was first given.
+                        max_attempts = attempts + COALESCE(attempt_budget, max_attempts),
+                        attempt_budget = COALESCE(attempt_budget, max_attempts)
                     WHERE id = ? AND status IN ('failed', 'cancelled')
                     RETURNING seq
                     """, arguments: [now.milliseconds, id]) != nil
@@ -499,13 +564,14 @@ public final class SQLiteJobStore: JobStore {
 
     public func job(id: String) throws -> Job? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ?", arguments: [id])
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ? AND status != 'staged'", arguments: [id])
                 .map(Self.job(from:))
         }
     }
 
     public func jobs(matching filter: JobFilter) throws -> [Job] {
-        var conditions: [String] = []
+        // Jobs of a batch still loading are not there yet for anyone.
+        var conditions: [String] = ["status != 'staged'"]
         var arguments: StatementArguments = []
         if let status = filter.status {
             conditions.append("status = ?")
@@ -523,8 +589,7 @@ public final class SQLiteJobStore: JobStore {
             conditions.append(filter.newestFirst ? "seq < ?" : "seq > ?")
             _ = arguments.append(contentsOf: [afterSeq])
         }
-        var sql = "SELECT \(Self.columns) FROM jobs"
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        var sql = "SELECT \(Self.columns) FROM jobs WHERE " + conditions.joined(separator: " AND ")
         sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
         if let limit = filter.limit {
             sql += " LIMIT ?"
@@ -551,7 +616,7 @@ public final class SQLiteJobStore: JobStore {
     public func batch(id: String) throws -> Batch? {
         try read { db in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT id, source, created_at FROM batches WHERE id = ?", arguments: [id])
+                db, sql: "SELECT id, source, created_at FROM batches WHERE id = ? AND state != 'loading'", arguments: [id])
             else { return nil }
             return Batch(
                 id: row[0], source: row[1], createdAt: Timestamp(milliseconds: row[2]),
@@ -562,7 +627,10 @@ public final class SQLiteJobStore: JobStore {
     public func batches(limit: Int) throws -> [Batch] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, source, created_at FROM batches ORDER BY created_at DESC, id DESC LIMIT ?",
+                db, sql: """
+                    SELECT id, source, created_at FROM batches WHERE state != 'loading'
+                    ORDER BY created_at DESC, id DESC LIMIT ?
+                    """,
                 arguments: [limit]
             ).map { row in
                 Batch(

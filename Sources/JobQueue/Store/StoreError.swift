@@ -8,6 +8,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotOpen = "cannot_open"
         case schemaTooNew = "schema_too_new"
+        /// Another process held the database's write lock for longer than the busy timeout.
+        case busy
+        /// The file system failed a read or a write (it may come back).
+        case ioError = "io_error"
         case database
     }
 
@@ -18,6 +22,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
+
+    /// Whether trying again later may succeed: a lock held too long, or an I/O error.
+    public var isTransient: Bool { code == .busy || code == .ioError }
 
     public var description: String { message }
 }

@@ -29,7 +29,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var readyHead = 0
     private var tokens: [Int64: CancellationToken] = [:]   // claimed and not yet committed
     private var outcomes: [JobOutcome] = []
-    private var delivered: [Int64] = []
+    private var delivered: [Job] = []
     private var delivering: Set<Int64> = []
     private var stopRequestedAt: Timestamp?
     private var graceMilliseconds: Int64 = 0
@@ -136,6 +136,15 @@ public final class WorkerPool: @unchecked Sendable {
                 return .failed(failure.error, output: failure.output)
             case let cancelled as JobCancelled:
                 return resolution(for: .requested, output: cancelled.output)
+            case let storeError as StoreError where storeError.isTransient:
+                // The database was locked or failing for a while: not the job's fault, so it
+                // goes back with backoff while it has attempts left, instead of failing.
+                let error = JobError(type: "database_unavailable", message: storeError.message)
+                if job.attempts < job.maxAttempts {
+                    let delay = max(options.backoff.delay(afterAttempt: job.attempts), 1000)
+                    return .retry(error, at: timeSource.now().adding(milliseconds: delay), output: nil)
+                }
+                return .failed(error, output: nil)
             default:
                 return .failed(JobError(type: "internal_error", message: "\(error)"), output: nil)
             }
@@ -341,6 +350,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// finished by a process that cancelled them).
     private func maintain(now: Timestamp) throws {
         let rescued = try retrying { try store.rescueExpiredLeases(now: now) }
+        let abandoned = try retrying { try store.cleanUpAbandonedSubmissions(now: now) }
+        if abandoned > 0 { options.log("cleaned up \(abandoned) bulk submission(s) whose process died half-way") }
         if rescued > 0 {
             workerCondition.lock()
             summary.rescued += rescued
@@ -370,7 +381,7 @@ public final class WorkerPool: @unchecked Sendable {
             }
             self.workerCondition.lock()
             for job in jobs { self.delivering.remove(job.seq) }
-            if succeeded { self.delivered.append(contentsOf: jobs.map(\.seq)) }
+            if succeeded { self.delivered.append(contentsOf: jobs) }
             self.workerCondition.unlock()
             self.coordinatorWake.signal()
         }
@@ -384,18 +395,29 @@ public final class WorkerPool: @unchecked Sendable {
         try retrying { try store.exchange(request) }
     }
 
-    /// Store calls are retried a few times: a lock held past the busy timeout by a huge
-    /// submission must not kill a worker that holds running jobs.
+    /// Store calls are retried: a database that is locked or failing for a while (transient
+    /// errors) must not kill a worker that holds running jobs, so those are retried for as
+    /// long as they last, with backoff; its jobs keep running meanwhile, and their leases are
+    /// checked again once the database is back. Other store errors are retried a few times.
     private func retrying<T>(_ body: () throws -> T) throws -> T {
         var attempt = 0
         while true {
             do {
                 return try body()
-            } catch let error as StoreError where attempt < 5 {
+            } catch let error as StoreError where error.isTransient || attempt < 5 {
                 attempt += 1
-                options.log("store error, retrying (\(attempt)/5): \(error.message)")
-                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                if attempt <= 5 || attempt % 20 == 0 {
+                    options.log("store error, retrying (attempt \(attempt)): \(error.message)")
+                }
+                Thread.sleep(forTimeInterval: min(2, 0.2 * Double(attempt)))
+                if stopRequested && !error.isTransient { throw error }
             }
         }
+    }
+
+    private var stopRequested: Bool {
+        workerCondition.lock()
+        defer { workerCondition.unlock() }
+        return stopRequestedAt != nil
     }
 }
