@@ -33,7 +33,7 @@ public final class AgentQueue: Sendable {
 
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
-        + SQLiteBatchBudgetStore.migrations
+        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration]
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.

@@ -196,7 +196,7 @@ struct SubmitterTests {
 
 @Suite("Per-line spend caps")
 struct PerLineSpendCapTests {
-    @Test("a line's own caps reach its job but not its result's metadata")
+    @Test("a line's own caps reach its job in a column of their own, not in its metadata")
     func capsStayOutOfMetadata() throws {
         let test = try TestQueue()
         defer { test.remove() }
@@ -207,8 +207,10 @@ struct PerLineSpendCapTests {
         let report = try test.queue.submit(Data(lines.utf8), options: SubmitOptions(source: "caps.jsonl"))
         let jobs = try test.store.jobs(matching: JobFilter(batchID: report.batchID))
         #expect(jobs.count == 2)
-        let stored = try #require(jobs.first?.metadata)
-        #expect(stored.contains("0.25") && stored.contains("900"))
+        // The metadata is the user's, byte for byte; the caps sit beside it.
+        #expect(jobs.map(\.metadata) == [#"{"team": "docs"}"#, nil])
+        let options = try #require(jobs.first?.options)
+        #expect(options.contains("0.25") && options.contains("900"))
         let first = try #require(try JSONSerialization.jsonObject(with: Data(ResultDocument.json(for: jobs[0]).utf8)) as? [String: Any])
         #expect((first["metadata"] as? [String: Any])?.keys.sorted() == ["team"])
         let second = try #require(try JSONSerialization.jsonObject(with: Data(ResultDocument.json(for: jobs[1]).utf8)) as? [String: Any])

@@ -75,3 +75,41 @@ struct DeliveryAndAttemptTests {
         #expect(try job(test.store, claimed.id).status == .running)
     }
 }
+
+@Suite("Bulk enqueue in short transactions")
+struct StagedEnqueueTests {
+    struct Stop: Error {}
+
+    @Test("a large enqueue whose body throws half-way leaves no job and no batch behind")
+    func throwingBodyLeavesNothing() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let rows = SQLiteJobStore.rowsPerTransaction * 3
+        #expect(throws: Stop.self) {
+            _ = try test.store.enqueue(batch: NewBatch(source: "big")) { inserter in
+                for index in 0..<rows { try inserter.insert(NewJob(handler: "h", input: "\(index)")) }
+                throw Stop()
+            }
+        }
+        let left = try test.openAnotherStore().database.read { db in
+            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM jobs) + (SELECT COUNT(*) FROM batches)")
+        }
+        #expect(left == 0)
+    }
+
+    @Test("a large enqueue goes live whole, in submission order")
+    func largeEnqueueGoesLive() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let rows = SQLiteJobStore.rowsPerTransaction * 2 + 17
+        let summary = try test.store.enqueue(batch: NewBatch(source: "big")) { inserter in
+            for index in 0..<rows { try inserter.insert(NewJob(handler: "h", input: "\(index)")) }
+        }
+        #expect(summary.count == rows)
+        let batchID = try #require(summary.batchID)
+        let batch = try #require(try test.store.batch(id: batchID))
+        #expect(batch.counts[.queued] == rows)
+        let first = try claim(test.store, limit: 3).map(\.input)
+        #expect(first == ["0", "1", "2"])
+    }
+}

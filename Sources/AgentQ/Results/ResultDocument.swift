@@ -43,7 +43,7 @@ public enum ResultDocument {
         out.append(",\"priority\":")
         out.append(String(job.priority))
         out.append(",\"metadata\":")
-        out.append(userMetadata(job.metadata) ?? "null")
+        out.append(job.metadata ?? "null")
         appendField("created_at", job.createdAt.iso8601, to: &out)
         appendField("started_at", job.startedAt?.iso8601, to: &out)
         appendField("finished_at", job.finishedAt?.iso8601, to: &out)
@@ -52,17 +52,6 @@ public enum ResultDocument {
         out.append(String(job.version))
         out.append("}")
         return out
-    }
-
-    /// The metadata as the user gave it: without the spend caps agentq keeps beside it.
-    static func userMetadata(_ metadata: String?) -> String? {
-        guard let metadata, metadata.contains(SpendLimits.metadataKey),
-            var object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any]
-        else { return metadata }
-        object[SpendLimits.metadataKey] = nil
-        if object.isEmpty { return nil }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? metadata
     }
 
     private static func appendField(_ name: String, _ value: String?, to out: inout String) {

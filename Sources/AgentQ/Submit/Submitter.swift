@@ -63,21 +63,11 @@ public struct Submitter: Sendable {
             for line in lines {
                 try inserter.insert(NewJob(
                     customID: line.customID, lane: line.session, handler: line.agent ?? options.defaultAgent,
-                    input: line.input, metadata: Self.metadata(of: line), priority: line.priority ?? options.defaultPriority,
-                    runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts))
+                    input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
+                    runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
+                    options: SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions))
             }
         }
         return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: invalid)
-    }
-
-    /// The line's metadata, with its own spend caps kept under ``SpendLimits/metadataKey``.
-    static func metadata(of line: BulkLine) -> String? {
-        guard line.maxCostUSD != nil || line.maxTokensTotal != nil else { return line.metadata }
-        var object = line.metadata.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
-        var limits: [String: Any] = [:]
-        if let cost = line.maxCostUSD { limits["max_cost_usd"] = cost }
-        if let tokens = line.maxTokensTotal { limits["max_tokens_total"] = tokens }
-        object[SpendLimits.metadataKey] = limits
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
     }
 }
