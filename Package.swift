@@ -46,6 +46,11 @@ let package = Package(
             name: "agentq-bench",
             dependencies: ["AgentQ", "JobQueue"]
         ),
+        // `make fuzz`: the bulk-line reader against JSONSerialization on a million generated lines.
+        .executableTarget(
+            name: "agentq-fuzz",
+            dependencies: ["AgentQTesting"]
+        ),
         // Helpers shared by the test targets: temporary homes, a manual clock, a binary runner.
         .target(
             name: "AgentQTesting",

@@ -15,6 +15,7 @@ public final class AgentQueue: Sendable {
     public let agents: any AgentStore
     public let sessions: any SessionStore
     public let budgets: any BatchBudgetStore
+    public let rateLimits: any RateLimitStore
     public let results: ResultWriter
 
     /// Opens (creating when missing) the home directory and its database.
@@ -28,12 +29,13 @@ public final class AgentQueue: Sendable {
         agents = SQLiteAgentStore(database: database)
         sessions = SQLiteSessionStore(database: database)
         budgets = SQLiteBatchBudgetStore(database: database)
+        rateLimits = SQLiteRateLimitStore(database: database)
         results = ResultWriter(directory: home.resultsDirectory)
     }
 
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
-        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration]
+        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
@@ -48,7 +50,8 @@ public final class AgentQueue: Sendable {
         options.maintenance = { sessionManager.expireIdleSessions() }
         return WorkerPool(
             store: store,
-            handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory, budgets: budgets),
+            handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory, budgets: budgets,
+                               rateLimits: rateLimits),
             sink: results, options: options)
     }
 

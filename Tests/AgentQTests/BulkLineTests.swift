@@ -246,8 +246,9 @@ struct BulkLineTests {
             exit(reason?.hasPrefix("\"run_at\" must be") == true ? 0 : 1)
         }
         await #expect(processExitsWith: .success, "decoding must reject the line without trapping") {
+            // A number beyond a double is not valid JSON (as Foundation says), whatever its field.
             let reason = rejection(#"{"input":"x","run_at":1e400}"#)
-            exit(reason?.hasPrefix("\"run_at\" must be") == true ? 0 : 1)
+            exit(reason == "not valid JSON: the number 1e400 is too large for a double" ? 0 : 1)
         }
     }
 

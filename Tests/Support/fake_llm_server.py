@@ -28,8 +28,9 @@ answered 400 and logged, but consume no step.
 STEP kinds (all optional fields in brackets):
     ok       [text] [tool_calls: [{name, [arguments: str|obj], [id]}]] [stop_reason|finish_reason]
              [usage: {...}]  explicit answer (no text and no tool_calls -> default answer text)
-    status   status [headers] [body: obj|str] [error_type] [message] [code]
-             provider-shaped error (default body from the status and family)
+    status   status [headers] [body: obj|str] [error_type] [message] [code] [delay]
+             provider-shaped error (default body from the status and family), sent
+             `delay` seconds after the request arrived; the log entry gets "answered_at"
     drop     [after] [delay] [mode: "reset"|"close"]  stream: `after` events, then TCP reset;
              non-stream: no response at all
     truncate stream: everything except the finish (OpenAI: finish chunk, usage chunk,
@@ -679,7 +680,7 @@ class Handler(BaseHTTPRequestHandler):
                                    extra=self._request_id(family))
         kind = (step or {}).get("kind", "ok")
         if kind == "status":
-            return self._status(family, step)
+            return self._status(family, step, entry)
         plan = _plan(family, body, step)
         if stream:
             return self._stream(family, body, plan, step or {})
@@ -690,7 +691,10 @@ class Handler(BaseHTTPRequestHandler):
             return {"x-request-id": "req_" + uuid.uuid4().hex[:24]}
         return {"request-id": "req_" + uuid.uuid4().hex[:24]}
 
-    def _status(self, family, step):
+    def _status(self, family, step, entry):
+        time.sleep(float(step.get("delay", 0)))
+        with _lock:
+            entry["answered_at"] = time.time()
         status = int(step.get("status", 500))
         body = step.get("body")
         extra = self._request_id(family)

@@ -2,12 +2,13 @@
 public enum ProviderRegistry {
     public static let knownProviders = ["echo", "openai", "anthropic"]
 
+    /// `rateLimits` shares the HTTP providers' rate limits with every process on the home.
     /// - throws: ``AgentQError`` `.invalidAgent` when the provider is unknown.
-    public static func provider(for agent: AgentDefinition) throws -> any ModelProvider {
+    public static func provider(for agent: AgentDefinition, rateLimits: (any RateLimitStore)? = nil) throws -> any ModelProvider {
         switch agent.provider {
         case "echo": return EchoProvider()
-        case "openai": return OpenAIProvider()
-        case "anthropic": return AnthropicProvider()
+        case "openai": return OpenAIProvider(rateLimits: rateLimits)
+        case "anthropic": return AnthropicProvider(rateLimits: rateLimits)
         default: throw AgentQError(.invalidAgent, "agent '\(agent.name)': unknown provider '\(agent.provider)'")
         }
     }

@@ -131,6 +131,11 @@ struct JSONLineScanner {
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let double = Double(text) else { throw invalid() }
+        // 1e999 reads as infinity, which no JSON reader can give back (Foundation refuses it):
+        // taken, it would reach a job's metadata and break every later reading of it.
+        guard double.isFinite else {
+            throw BulkLineError("not valid JSON: the number \(text.prefix(40)) is too large for a double")
+        }
         return .number(double, integer: isInteger ? Int64(text) : nil)
     }
 

@@ -21,6 +21,8 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
     public let workspaces: URL
     public let observers: TurnObservers
     public let budgets: (any BatchBudgetStore)?
+    /// Rate limits shared with the home's other processes (nil: each process paces its own calls).
+    public let rateLimits: (any RateLimitStore)?
     private let lock = NSLock()
     private var budgetedBatches: [String: Bool] = [:]
     private var cache: [String: (agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], loadedAt: Timestamp)] = [:]
@@ -29,9 +31,10 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
 
     public init(
         agents: any AgentStore, sessions: any SessionStore, workspaces: URL, budgets: (any BatchBudgetStore)? = nil,
-        observers: TurnObservers = .shared
+        rateLimits: (any RateLimitStore)? = nil, observers: TurnObservers = .shared
     ) {
         self.budgets = budgets
+        self.rateLimits = rateLimits
         self.agents = agents
         self.sessions = sessions
         self.workspaces = workspaces
@@ -267,7 +270,7 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         let provider: any ModelProvider
         let tools: [any AgentTool]
         do {
-            provider = try ProviderRegistry.provider(for: agent)
+            provider = try ProviderRegistry.provider(for: agent, rateLimits: rateLimits)
             tools = try ToolRegistry.tools(named: agent.tools)
         } catch let error as AgentQError {
             throw JobFailure(type: "invalid_agent", message: error.message, retryable: false)

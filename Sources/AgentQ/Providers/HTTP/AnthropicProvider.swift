@@ -14,17 +14,20 @@ import JobQueue
 /// ```
 public struct AnthropicProvider: ModelProvider {
     var environment: [String: String]
+    /// The home's shared rate-limit state (nil: this process paces its calls alone).
+    var rateLimits: (any RateLimitStore)?
     static let version = "2023-06-01"
     static let defaultMaxTokens = 4096
     /// `pause_turn` continuations allowed in one call.
     static let maxContinuations = 5
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, rateLimits: (any RateLimitStore)? = nil) {
         self.environment = environment
+        self.rateLimits = rateLimits
     }
 
     public func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
-        let call = ProviderCall(agent: request.agent, family: "anthropic", environment: environment)
+        let call = ProviderCall(agent: request.agent, family: "anthropic", environment: environment, rateLimits: rateLimits)
         let url = call.baseURL + "/v1/messages"
         var continuation: [[String: Any]] = []   // assistant content of paused turns
         var total: ModelResponse?

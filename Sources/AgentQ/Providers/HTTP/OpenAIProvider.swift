@@ -13,13 +13,16 @@ import JobQueue
 /// ```
 public struct OpenAIProvider: ModelProvider {
     var environment: [String: String]
+    /// The home's shared rate-limit state (nil: this process paces its calls alone).
+    var rateLimits: (any RateLimitStore)?
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, rateLimits: (any RateLimitStore)? = nil) {
         self.environment = environment
+        self.rateLimits = rateLimits
     }
 
     public func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
-        let call = ProviderCall(agent: request.agent, family: "openai", environment: environment)
+        let call = ProviderCall(agent: request.agent, family: "openai", environment: environment, rateLimits: rateLimits)
         let body = Self.body(for: request)
         let url = call.baseURL + "/chat/completions"
         return try call.run(request: request, token: token) { key in

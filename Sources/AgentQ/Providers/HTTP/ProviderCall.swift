@@ -2,7 +2,7 @@ import Foundation
 import JobQueue
 
 /// One model call of an HTTP provider with everything around it: the key from the
-/// environment, the endpoint's shared gate, retries by ``ProviderRetryPolicy``, and errors
+/// environment, the endpoint's gate (shared by every process on the home through `rateLimits`), retries by ``ProviderRetryPolicy``, and errors
 /// that name what to fix without ever containing the key.
 ///
 /// ```swift
@@ -23,6 +23,8 @@ struct ProviderCall {
     let family: String
     var policy = ProviderRetryPolicy()
     var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// The home's shared rate-limit state; nil paces this process alone.
+    var rateLimits: (any RateLimitStore)?
 
     var keyVariable: String { agent.http.keyVariable(provider: agent.provider) }
     var baseURL: String { agent.http.resolvedBaseURL(provider: agent.provider) }
@@ -44,17 +46,20 @@ struct ProviderCall {
         var number = 1
         while true {
             try endpointGate.waitForTurn(
-                requestsPerMinute: agent.http.requestsPerMinute, tokensPerMinute: agent.http.tokensPerMinute, token: token)
+                requestsPerMinute: agent.http.requestsPerMinute, tokensPerMinute: agent.http.tokensPerMinute, shared: rateLimits,
+                token: token)
             do {
                 var response = try attempt(key)
-                endpointGate.record(tokens: response.usage.totalTokens)
+                // Only a tpm budget reads token counts, so only then are they written for other processes.
+                endpointGate.record(
+                    tokens: response.usage.totalTokens, shared: agent.http.tokensPerMinute == nil ? nil : rateLimits)
                 response.usage.costUSD = agent.http.cost(of: response.usage)
                 return response
             } catch let failure as AttemptFailure {
                 let message = Self.scrub(failure.message, key: key)
                 if failure.status == 429, let wait = failure.retryAfterMilliseconds {
-                    // Everyone calling this endpoint waits, not just this worker.
-                    endpointGate.close(forMilliseconds: wait)
+                    // Everyone calling this endpoint waits, not just this worker: in every process.
+                    endpointGate.close(forMilliseconds: wait, shared: rateLimits)
                 }
                 guard failure.retryable else {
                     throw ProviderError(type: failure.type, message: message, retryable: false)
