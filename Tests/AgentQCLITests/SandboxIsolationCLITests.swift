@@ -2,6 +2,10 @@ import AgentQTesting
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Two sessions of the `scribe` agent in a home under `$HOME`, driven through the built binary:
 /// one session's bash cannot read the other's files or the database.
 @Suite("Sandbox isolation through the CLI")
@@ -24,7 +28,19 @@ struct SandboxIsolationCLITests {
 
     @Test("one session's bash cannot read another session's secret or the database")
     func sessionsAreStrangers() throws {
-        let directory = try TemporaryDirectory(prefix: ".agentq-test", under: FileManager.default.homeDirectoryForCurrentUser)
+        try Self.checkSessionsAreStrangers(under: FileManager.default.homeDirectoryForCurrentUser)
+    }
+
+    /// /opt is shown read-only in the sandbox, so a home there must be covered up.
+    @Test(
+        "with the home in /opt, which the sandbox shows, sessions are still strangers",
+        .enabled(if: access("/opt", W_OK) == 0, "/opt is not writable here"))
+    func homeInOpt() throws {
+        try Self.checkSessionsAreStrangers(under: URL(fileURLWithPath: "/opt"))
+    }
+
+    static func checkSessionsAreStrangers(under base: URL) throws {
+        let directory = try TemporaryDirectory(prefix: ".agentq-test", under: base)
         defer { directory.remove() }
         let home = directory.path + "/home"
         func agentq(_ arguments: [String]) throws -> AgentQProcess.Output {

@@ -70,7 +70,8 @@ public struct BashTool: AgentTool {
             case .bubblewrap(let allowNetwork):
                 guard let bwrap = findBubblewrap() else { throw ToolProblem(missingBubblewrapMessage) }
                 executable = bwrap
-                commandLine = Self.bubblewrapArguments(workspace: workspace, allowNetwork: allowNetwork) + [
+                let hidden = context.hiddenDirectories.map(\.path)
+                commandLine = Self.bubblewrapArguments(workspace: workspace, allowNetwork: allowNetwork, hidden: hidden) + [
                     "/bin/bash", "-c", command,
                 ]
             }
@@ -90,12 +91,14 @@ public struct BashTool: AgentTool {
 
     /// The bubblewrap options: an empty root (bubblewrap's own tmpfs) holding only the system
     /// directories, read-only, a new `/dev`, `/proc` and `/tmp`, and the workspace at
-    /// `/workspace`. The root is made read-only last, once every mount point is in it.
+    /// `/workspace`. Each `hidden` directory that lies inside a shown system directory is
+    /// covered by an empty tmpfs. The root is made read-only last, once every mount point is in it.
     ///
     /// ```swift
-    /// let options = BashTool.bubblewrapArguments(workspace: "/home/me/.agentq/workspaces/s1", allowNetwork: false)
+    /// let options = BashTool.bubblewrapArguments(
+    ///     workspace: "/opt/agentq/workspaces/s1", allowNetwork: false, hidden: ["/opt/agentq"])
     /// ```
-    static func bubblewrapArguments(workspace: String, allowNetwork: Bool) -> [String] {
+    static func bubblewrapArguments(workspace: String, allowNetwork: Bool, hidden: [String] = []) -> [String] {
         var arguments: [String] = []
         for name in systemDirectories {
             let path = "/" + name
@@ -105,6 +108,12 @@ public struct BashTool: AgentTool {
             } else if WorkspacePath.isDirectory(path) {
                 arguments += ["--ro-bind", path, path]
             }
+        }
+        for directory in hidden {
+            guard let real = WorkspacePath.resolvedPath(directory),
+                systemDirectories.contains(where: { real.hasPrefix("/\($0)/") })
+            else { continue }
+            arguments += ["--tmpfs", real]
         }
         // With the network on, name resolution needs /etc/resolv.conf's target, often under /run.
         if allowNetwork, let resolver = WorkspacePath.resolvedPath("/etc/resolv.conf"), resolver != "/etc/resolv.conf",
