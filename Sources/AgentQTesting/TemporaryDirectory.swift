@@ -1,17 +1,20 @@
 import Foundation
 
-/// A fresh directory under the system's temporary directory, removed with `remove()`.
+/// A fresh directory under the system's temporary directory (or under `base`), removed with `remove()`.
 ///
 /// ```swift
 /// let directory = try TemporaryDirectory()
 /// defer { directory.remove() }
+/// // Somewhere a private /tmp would not hide it, for sandbox tests:
+/// let home = try TemporaryDirectory(prefix: ".agentq-test", under: FileManager.default.homeDirectoryForCurrentUser)
 /// ```
 public struct TemporaryDirectory: Sendable {
     public let url: URL
     public var path: String { url.path }
 
-    public init(prefix: String = "agentq-test") throws {
-        let base = URL(fileURLWithPath: NSTemporaryDirectory(), isDirectory: true)
+    /// - throws: when the directory cannot be created.
+    public init(prefix: String = "agentq-test", under base: URL? = nil) throws {
+        let base = base ?? URL(fileURLWithPath: NSTemporaryDirectory(), isDirectory: true)
         url = base.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }

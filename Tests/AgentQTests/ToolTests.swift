@@ -269,13 +269,14 @@ struct ToolTests {
         #expect(output == ToolOutput(content: "partial\nexit code: 3", isError: true))
     }
 
-    @Test("bash runs in the workspace, with HOME there, and its writes persist")
-    func bashWritesPersist() throws {
-        let (directory, context) = try Self.workspace()
+    @Test("bash runs in the workspace, with HOME there, and its writes persist", arguments: [SandboxPolicy.bubblewrap(allowNetwork: false), .none])
+    func bashWritesPersist(sandbox: SandboxPolicy) throws {
+        let (directory, context) = try Self.workspace(sandbox: sandbox)
         defer { directory.remove() }
         let output = try Self.bash("mkdir -p made && echo data > made/out.txt && pwd && echo \"$HOME\"", context)
-        let real = try #require(WorkspaceRealPath.of(directory.path))
-        #expect(output == ToolOutput(content: "\(real)\n\(real)\nexit code: 0"))
+        // In the sandbox the workspace is at /workspace; without one, at its real path.
+        let expected = sandbox == .none ? try #require(WorkspaceRealPath.of(directory.path)) : "/workspace"
+        #expect(output == ToolOutput(content: "\(expected)\n\(expected)\nexit code: 0"))
         #expect(Self.contents(directory.path + "/made/out.txt") == "data\n")
     }
 

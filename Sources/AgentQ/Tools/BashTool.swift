@@ -5,9 +5,14 @@ import JobQueue
 /// bubblewrap unless the agent opted out.
 ///
 /// The result is stdout and stderr interleaved, capped at 64 KiB, then `exit code: N` (or
-/// `killed: timed out after N s`); a non-zero exit is an error result. In the sandbox the
-/// system is read-only, only the workspace is writable, `/tmp` is private, there is no network
-/// unless allowed, and the environment is cleared so the worker's secrets (API keys) stay out.
+/// `killed: timed out after N s`); a non-zero exit is an error result. In the sandbox a
+/// command sees only what programs need: `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc` and `/opt`
+/// read-only, its own `/dev`, `/proc` and private `/tmp`, and the session's workspace,
+/// writable, at `/workspace` (its working directory and `$HOME`). Nothing else of the host is
+/// there: no other session's workspace, no agentq home or database, no `/root`, `/home` or
+/// `/var`. There is no network unless allowed, and the environment is cleared so the worker's
+/// secrets (API keys) stay out. With `sandbox: none` the command runs directly in the
+/// workspace's real path and can reach whatever the worker's user can.
 ///
 /// ```swift
 /// let output = try BashTool().run(arguments: ["command": .string("ls -la")], context: context)
@@ -30,9 +35,10 @@ public struct BashTool: AgentTool {
     public var name: String { "bash" }
 
     public var description: String {
-        "Run a bash command in the workspace (the current directory) and return its combined stdout and stderr "
-            + "(up to 64 KiB) and exit code. Each call starts a fresh shell; files written in the workspace persist. "
-            + "Commands run in a sandbox: the rest of the system is read-only and the network is usually off."
+        "Run a bash command in the workspace (the current directory, /workspace) and return its combined stdout "
+            + "and stderr (up to 64 KiB) and exit code. Each call starts a fresh shell; files written in /workspace "
+            + "persist. Commands run in a sandbox: only /workspace and a private /tmp are writable, the system is "
+            + "read-only, and the network is usually off."
     }
 
     public var parametersSchema: String {
@@ -47,8 +53,8 @@ public struct BashTool: AgentTool {
             let arguments = ToolArguments(arguments)
             let command = try arguments.requiredString("command")
             let timeout = try Self.timeout(arguments.optionalNumber("timeout_seconds"))
-            // The real path: bubblewrap binds it at the same place, and the shell's pwd should match.
-            let workspace = try WorkspacePath(argument: ".", workspace: context.workspace).resolved
+            // The real path: bubblewrap binds it at /workspace; without a sandbox the shell's pwd should match.
+            let workspace = try WorkspacePath.realPath(of: context.workspace)
             let executable: String
             let commandLine: [String]
             var environment: [String: String]?
@@ -64,7 +70,8 @@ public struct BashTool: AgentTool {
             case .bubblewrap(let allowNetwork):
                 guard let bwrap = findBubblewrap() else { throw ToolProblem(missingBubblewrapMessage) }
                 executable = bwrap
-                commandLine = Self.bubblewrapArguments(workspace: workspace, allowNetwork: allowNetwork) + [
+                let hidden = context.hiddenDirectories.map(\.path)
+                commandLine = Self.bubblewrapArguments(workspace: workspace, allowNetwork: allowNetwork, hidden: hidden) + [
                     "/bin/bash", "-c", command,
                 ]
             }
@@ -77,16 +84,50 @@ public struct BashTool: AgentTool {
         }
     }
 
-    /// The bubblewrap options, in an order that matters: the private `/tmp` is mounted before
-    /// the workspace is bound, so a workspace under /tmp stays visible.
-    static func bubblewrapArguments(workspace: String, allowNetwork: Bool) -> [String] {
-        var arguments = [
-            "--ro-bind", "/", "/",
+    /// Top-level directories of the host shown read-only in the sandbox, when they exist: what
+    /// programs need to run (binaries, libraries, configuration, /opt toolchains) and nothing
+    /// that holds users' data.
+    static let systemDirectories = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt"]
+
+    /// The bubblewrap options: an empty root (bubblewrap's own tmpfs) holding only the system
+    /// directories, read-only, a new `/dev`, `/proc` and `/tmp`, and the workspace at
+    /// `/workspace`. Each `hidden` directory that lies inside a shown system directory is
+    /// covered by an empty tmpfs. The root is made read-only last, once every mount point is in it.
+    ///
+    /// ```swift
+    /// let options = BashTool.bubblewrapArguments(
+    ///     workspace: "/opt/agentq/workspaces/s1", allowNetwork: false, hidden: ["/opt/agentq"])
+    /// ```
+    static func bubblewrapArguments(workspace: String, allowNetwork: Bool, hidden: [String] = []) -> [String] {
+        var arguments: [String] = []
+        for name in systemDirectories {
+            let path = "/" + name
+            // On merged-/usr systems /bin, /sbin and /lib* are symlinks into /usr: made again as symlinks.
+            if let target = WorkspaceLocation.symlinkTarget(in: AT_FDCWD, named: path) {
+                arguments += ["--symlink", target, path]
+            } else if WorkspacePath.isDirectory(path) {
+                arguments += ["--ro-bind", path, path]
+            }
+        }
+        for directory in hidden {
+            guard let real = WorkspacePath.resolvedPath(directory),
+                systemDirectories.contains(where: { real.hasPrefix("/\($0)/") })
+            else { continue }
+            arguments += ["--tmpfs", real]
+        }
+        // With the network on, name resolution needs /etc/resolv.conf's target, often under /run.
+        if allowNetwork, let resolver = WorkspacePath.resolvedPath("/etc/resolv.conf"), resolver != "/etc/resolv.conf",
+            !systemDirectories.contains(where: { resolver.hasPrefix("/\($0)/") })
+        {
+            arguments += ["--ro-bind-try", resolver, resolver]
+        }
+        arguments += [
             "--dev", "/dev",
             "--proc", "/proc",
             "--tmpfs", "/tmp",
-            "--bind", workspace, workspace,
-            "--chdir", workspace,
+            "--bind", workspace, WorkspacePath.sandboxMountPoint,
+            "--remount-ro", "/",
+            "--chdir", WorkspacePath.sandboxMountPoint,
             "--unshare-all",
         ]
         if allowNetwork { arguments.append("--share-net") }
@@ -94,8 +135,8 @@ public struct BashTool: AgentTool {
             "--die-with-parent",
             "--new-session",
             "--clearenv",
-            "--setenv", "HOME", workspace,
-            "--setenv", "PWD", workspace,
+            "--setenv", "HOME", WorkspacePath.sandboxMountPoint,
+            "--setenv", "PWD", WorkspacePath.sandboxMountPoint,
             "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "--setenv", "TMPDIR", "/tmp",
             "--setenv", "LANG", "C.UTF-8",

@@ -16,7 +16,8 @@ public struct EditFileTool: AgentTool {
     public var name: String { "edit_file" }
 
     public var description: String {
-        "Replace one exact occurrence of old_string with new_string in a UTF-8 file in the workspace. "
+        "Replace one exact occurrence of old_string with new_string in a UTF-8 file in the workspace "
+            + "(paths relative to it, or starting with /workspace/). "
             + "old_string must match exactly once (whitespace included); add surrounding lines to make it unique."
     }
 
@@ -34,7 +35,9 @@ public struct EditFileTool: AgentTool {
             let newString = try arguments.requiredString("new_string")
             guard !oldString.isEmpty else { throw ToolProblem("argument 'old_string' must not be empty") }
             let path = try WorkspacePath(argument: rawPath, workspace: context.workspace)
-            let file = try WorkspaceFileIO.readText(at: path)
+            // Read and written through the same walked directory, so both touch the same file.
+            let location = try WorkspaceLocation(path, workspace: context.workspace, creatingDirectories: false, noun: "file")
+            let file = try WorkspaceFileIO.readText(at: location)
             // Bytes, not Characters: "exact" must not fold canonically equivalent Unicode.
             let haystack = Array(file.text.utf8)
             let needle = Array(oldString.utf8)
@@ -46,8 +49,8 @@ public struct EditFileTool: AgentTool {
             var edited = haystack[..<start]
             edited.append(contentsOf: newString.utf8)
             edited.append(contentsOf: haystack[(start + needle.count)...])
-            try WorkspaceFileIO.writeAtomically(Data(edited), to: path)
-            return ToolOutput(content: "edited \(path.relative): replaced 1 occurrence")
+            try WorkspaceFileIO.writeAtomically(Data(edited), to: location)
+            return ToolOutput(content: "edited \(location.relative): replaced 1 occurrence")
         } catch let problem as ToolProblem {
             return problem.output
         }

@@ -19,7 +19,7 @@ public struct ListFilesTool: AgentTool {
     public var name: String { "list_files" }
 
     public var description: String {
-        "List the entries of a directory in the workspace (default: the workspace itself), sorted, "
+        "List the entries of a directory in the workspace (default: the workspace itself; /workspace/… paths work too), sorted, "
             + "one per line; directories end with '/'."
     }
 
@@ -33,27 +33,10 @@ public struct ListFilesTool: AgentTool {
         do {
             let rawPath = try ToolArguments(arguments).optionalString("path") ?? "."
             let path = try WorkspacePath(argument: rawPath, workspace: context.workspace)
-            var info = stat()
-            guard stat(path.resolved, &info) == 0 else {
-                throw ToolProblem("directory '\(rawPath)' does not exist")
-            }
-            guard (info.st_mode & S_IFMT) == S_IFDIR else {
-                throw ToolProblem("'\(rawPath)' is not a directory (read_file reads files)")
-            }
-            let names: [String]
-            do {
-                names = try FileManager.default.contentsOfDirectory(atPath: path.resolved)
-            } catch {
-                throw ToolProblem("cannot list '\(rawPath)': \(WorkspaceFileIO.reason(error))")
-            }
+            let location = try WorkspaceLocation(path, workspace: context.workspace, creatingDirectories: false, noun: "directory")
             // Byte order, so the listing is the same on every machine and locale.
-            let sorted = names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            var lines = sorted.prefix(Self.maximumEntries).map { name in
-                // lstat: a symlink to a directory is listed as the link it is, not followed.
-                var entry = stat()
-                let isDirectory = lstat(path.resolved + "/" + name, &entry) == 0 && (entry.st_mode & S_IFMT) == S_IFDIR
-                return isDirectory ? name + "/" : name
-            }
+            let sorted = try WorkspaceFileIO.entries(at: location).sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            var lines = sorted.prefix(Self.maximumEntries).map { $0.isDirectory ? $0.name + "/" : $0.name }
             if sorted.count > Self.maximumEntries {
                 lines.append("[listing truncated: showed \(Self.maximumEntries) of \(sorted.count) entries]")
             }

@@ -14,7 +14,7 @@ public struct ReadFileTool: AgentTool {
     public var name: String { "read_file" }
 
     public var description: String {
-        "Read a UTF-8 text file in the workspace. Paths are relative to the workspace. "
+        "Read a UTF-8 text file in the workspace. Paths are relative to the workspace (or start with /workspace/). "
             + "Files over 256 KiB are truncated with a marker."
     }
 
@@ -28,7 +28,8 @@ public struct ReadFileTool: AgentTool {
         do {
             let path = try WorkspacePath(
                 argument: try ToolArguments(arguments).requiredString("path"), workspace: context.workspace)
-            let file = try WorkspaceFileIO.readText(at: path, limit: Self.maximumBytes)
+            let location = try WorkspaceLocation(path, workspace: context.workspace, creatingDirectories: false, noun: "file")
+            let file = try WorkspaceFileIO.readText(at: location, limit: Self.maximumBytes)
             guard file.truncated else { return ToolOutput(content: file.text) }
             let separator = file.text.hasSuffix("\n") || file.text.isEmpty ? "" : "\n"
             return ToolOutput(

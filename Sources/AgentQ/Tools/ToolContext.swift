@@ -14,10 +14,15 @@ public struct ToolContext: Sendable {
     public var token: CancellationToken
     /// How `bash` isolates the commands it runs.
     public var sandbox: SandboxPolicy
+    /// Directories the sandboxed `bash` must not see even where they lie inside a system
+    /// directory it shows read-only (`/opt`, `/etc`, `/usr`): the agentq home, so that a home
+    /// kept in `/opt` shows neither the database nor other sessions' workspaces.
+    public var hiddenDirectories: [URL]
 
-    public init(workspace: URL, token: CancellationToken, sandbox: SandboxPolicy) {
+    public init(workspace: URL, token: CancellationToken, sandbox: SandboxPolicy, hiddenDirectories: [URL] = []) {
         self.workspace = workspace
         self.token = token
         self.sandbox = sandbox
+        self.hiddenDirectories = hiddenDirectories
     }
 }

@@ -5,11 +5,17 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads and writes files of the workspace for the file tools, with messages meant for the model.
+/// Reads, writes and lists the workspace for the file tools, through the descriptors a
+/// ``WorkspaceLocation`` walked to, with messages meant for the model.
+///
+/// Nothing here opens a path string: every open is `openat` with `O_NOFOLLOW` in the directory
+/// the walk checked, and a write lands by `renameat` in that same directory, so a symlink
+/// swapped in meanwhile is refused or replaced, never followed.
 ///
 /// ```swift
-/// let text = try WorkspaceFileIO.readText(at: target, limit: 256 * 1024)
-/// try WorkspaceFileIO.writeAtomically(Data("hi".utf8), to: target)
+/// let location = try WorkspaceLocation(path, workspace: url, creatingDirectories: false, noun: "file")
+/// let text = try WorkspaceFileIO.readText(at: location, limit: 256 * 1024)
+/// try WorkspaceFileIO.writeAtomically(Data("hi".utf8), to: location)
 /// ```
 enum WorkspaceFileIO {
     /// A file's text, or its first `limit` bytes (cut back to a whole character).
@@ -20,55 +26,67 @@ enum WorkspaceFileIO {
         var truncated: Bool
     }
 
+    /// One entry of a directory listing.
+    struct Entry {
+        var name: String
+        /// A real directory; a symlink to one is listed as the link it is.
+        var isDirectory: Bool
+    }
+
     /// Reads a regular UTF-8 file.
-    /// - throws: ``ToolProblem`` when the file is missing, a directory, unreadable or not UTF-8.
-    static func readText(at path: WorkspacePath, limit: Int? = nil) throws -> Text {
-        let size = try regularFileSize(path)
-        guard let handle = FileHandle(forReadingAtPath: path.resolved) else {
-            throw ToolProblem("cannot read '\(path.argument)': permission denied")
+    /// - throws: ``ToolProblem`` when the file is missing, a directory, not a regular file, unreadable or not UTF-8.
+    static func readText(at location: WorkspaceLocation, limit: Int? = nil) throws -> Text {
+        let argument = location.argument
+        // O_NONBLOCK: opening a FIFO must not hang; it is refused below like any non-regular file.
+        guard let file = location.openTarget(O_RDONLY | O_NONBLOCK) else {
+            switch errno {
+            case ENOENT, ENOTDIR: throw ToolProblem("file '\(argument)' does not exist")
+            case ELOOP: throw symlinkRaced(argument)
+            default: throw ToolProblem("cannot read '\(argument)': \(FileDescriptor.describe(errno))")
+            }
         }
-        defer { try? handle.close() }
-        let wanted = limit.map { min($0, size) } ?? size
-        var data: Data
-        do {
-            // Read to the end when unlimited: the size may have changed since stat.
-            data = try (limit == nil ? handle.readToEnd() : handle.read(upToCount: wanted)) ?? Data()
-        } catch {
-            throw ToolProblem("cannot read '\(path.argument)': \(error.localizedDescription)")
+        var info = stat()
+        guard fstat(file.raw, &info) == 0 else {
+            throw ToolProblem("cannot read '\(argument)': \(FileDescriptor.describe(errno))")
         }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw ToolProblem("'\(argument)' is a directory, not a file (list_files shows its entries)")
+        default: throw ToolProblem("'\(argument)' is not a regular file")
+        }
+        let size = Int(info.st_size)
+        // Read to the end when unlimited: the size may have changed since fstat.
+        var data = try readAll(file, upTo: limit.map { min($0, size) }, argument: argument)
         let truncated = limit.map { size > $0 } ?? false
         if truncated { data = data.prefix(utf8Boundary(in: data)) }
         guard let text = String(validating: data, as: UTF8.self) else {
-            throw ToolProblem("'\(path.argument)' is not UTF-8 text (a binary file?)")
+            throw ToolProblem("'\(argument)' is not UTF-8 text (a binary file?)")
         }
         return Text(text: text, totalBytes: max(size, data.count), truncated: truncated)
     }
 
-    /// Replaces (or creates) the file in one step: a temporary file in the same directory,
-    /// renamed over the target, so readers never see half a file. Creates missing parent
-    /// directories and keeps an existing file's permissions.
-    /// - throws: ``ToolProblem`` when a parent is not a directory, the target is a directory, or the write fails.
-    static func writeAtomically(_ data: Data, to path: WorkspacePath) throws {
-        let target = path.resolved
-        let directory = (target as NSString).deletingLastPathComponent
+    /// Replaces (or creates) the file in one step: a temporary file made with `openat` in the
+    /// location's directory, renamed over the name with `renameat`, so readers never see half a
+    /// file. Keeps an existing file's permissions. The walk that made `location` created the
+    /// missing parent directories.
+    /// - throws: ``ToolProblem`` when the target is a directory or the write fails; nothing is left behind.
+    static func writeAtomically(_ data: Data, to location: WorkspaceLocation) throws {
+        let argument = location.argument
+        guard let name = location.name else { throw ToolProblem("'\(argument)' is a directory") }
+        let directory = location.directory.raw
         var info = stat()
         var mode: mode_t = 0o644
-        if stat(target, &info) == 0 {
-            if (info.st_mode & S_IFMT) == S_IFDIR { throw ToolProblem("'\(path.argument)' is a directory") }
-            mode = info.st_mode & 0o7777
+        if fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
+            if (info.st_mode & S_IFMT) == S_IFDIR { throw ToolProblem("'\(argument)' is a directory") }
+            if (info.st_mode & S_IFMT) == S_IFREG { mode = info.st_mode & 0o7777 }
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ToolProblem("cannot create the directory for '\(path.argument)': \(reason(error))")
-        }
-        let temporary = directory + "/.\((target as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        let temporary = ".\(name).\(UUID().uuidString.prefix(8)).tmp"
+        let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else {
-            throw ToolProblem("cannot write '\(path.argument)': \(String(cString: strerror(errno)))")
+            throw ToolProblem("cannot write '\(argument)': \(FileDescriptor.describe(errno))")
         }
         var failure: String?
-        // open() applies the umask; an existing file's mode is restored exactly.
+        // openat() applies the umask; an existing file's mode is restored exactly.
         _ = fchmod(descriptor, mode)
         data.withUnsafeBytes { buffer in
             var offset = 0
@@ -76,32 +94,76 @@ enum WorkspaceFileIO {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
+                    failure = FileDescriptor.describe(errno)
                     return
                 }
                 offset += written
             }
         }
-        if close(descriptor) != 0, failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil, rename(temporary, target) != 0 { failure = String(cString: strerror(errno)) }
+        if close(descriptor) != 0, failure == nil { failure = FileDescriptor.describe(errno) }
+        // renameat replaces whatever the name is now, a symlink swapped in included, and never follows it.
+        if failure == nil, renameat(directory, temporary, directory, name) != 0 { failure = FileDescriptor.describe(errno) }
         if let failure {
-            unlink(temporary)
-            throw ToolProblem("cannot write '\(path.argument)': \(failure)")
+            unlinkat(directory, temporary, 0)
+            throw ToolProblem("cannot write '\(argument)': \(failure)")
         }
     }
 
-    /// - throws: ``ToolProblem`` unless `path` is an existing regular file.
-    private static func regularFileSize(_ path: WorkspacePath) throws -> Int {
-        var info = stat()
-        guard stat(path.resolved, &info) == 0 else {
-            if errno == ENOENT || errno == ENOTDIR { throw ToolProblem("file '\(path.argument)' does not exist") }
-            throw ToolProblem("cannot read '\(path.argument)': \(String(cString: strerror(errno)))")
+    /// The entries of the directory at `location`, unsorted, without `.` and `..`.
+    /// - throws: ``ToolProblem`` when it is missing, not a directory, or cannot be read.
+    static func entries(at location: WorkspaceLocation) throws -> [Entry] {
+        let argument = location.argument
+        guard let directory = location.openTarget(O_RDONLY | O_DIRECTORY) else {
+            switch errno {
+            case ENOENT: throw ToolProblem("directory '\(argument)' does not exist")
+            case ENOTDIR: throw ToolProblem("'\(argument)' is not a directory (read_file reads files)")
+            case ELOOP: throw symlinkRaced(argument)
+            default: throw ToolProblem("cannot list '\(argument)': \(FileDescriptor.describe(errno))")
+            }
         }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return Int(info.st_size)
-        case S_IFDIR: throw ToolProblem("'\(path.argument)' is a directory, not a file (list_files shows its entries)")
-        default: throw ToolProblem("'\(path.argument)' is not a regular file")
+        // fdopendir takes the descriptor over; closedir closes it, so hand it a duplicate.
+        let owned = dup(directory.raw)
+        guard owned >= 0, let stream = fdopendir(owned) else {
+            if owned >= 0 { close(owned) }
+            throw ToolProblem("cannot list '\(argument)': \(FileDescriptor.describe(errno))")
         }
+        defer { closedir(stream) }
+        var entries: [Entry] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
+                    String(cString: $0)
+                }
+            }
+            if name == "." || name == ".." { continue }
+            // AT_SYMLINK_NOFOLLOW: a symlink to a directory is listed as the link it is, not followed.
+            var info = stat()
+            let isDirectory = fstatat(directory.raw, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+            entries.append(Entry(name: name, isDirectory: isDirectory))
+        }
+        return entries
+    }
+
+    /// Reads `file` to its end, or its first `count` bytes.
+    private static func readAll(_ file: FileDescriptor, upTo count: Int?, argument: String) throws -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while count.map({ data.count < $0 }) ?? true {
+            let wanted = min(buffer.count, count.map { $0 - data.count } ?? buffer.count)
+            let got = buffer.withUnsafeMutableBytes { read(file.raw, $0.baseAddress!, wanted) }
+            if got < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw ToolProblem("cannot read '\(argument)': \(FileDescriptor.describe(errno))")
+            }
+            if got == 0 { break }
+            data.append(contentsOf: buffer[0..<got])
+        }
+        return data
+    }
+
+    /// The name became a symlink between the walk and the open: refused, never followed.
+    private static func symlinkRaced(_ argument: String) -> ToolProblem {
+        ToolProblem("'\(argument)' was replaced by a symbolic link while it was being opened; try again")
     }
 
     /// The length of the longest prefix of `data` that does not end inside a UTF-8 character.

@@ -5,97 +5,85 @@ import Glibc
 import Darwin
 #endif
 
-/// A path argument resolved to a real absolute path that is inside the workspace.
+/// A path argument of a file tool, taken apart into components relative to the workspace.
 ///
-/// Resolution follows every symlink the path crosses, component by component (including
-/// dangling ones and symlinked parents), so that what the check sees is where a read or write
-/// really lands. Components that do not exist yet are taken as written.
+/// Nothing here touches the file system beyond finding the workspace's real path: what the
+/// components lead to is decided by ``WorkspaceDirectory``, which walks them from a descriptor
+/// of the workspace. Three spellings name something in the workspace: a relative path,
+/// `/workspace/…` (where the sandboxed `bash` sees the workspace), and an absolute path that
+/// starts with the workspace's own path. Every other absolute path is outside.
 ///
 /// ```swift
-/// let target = try WorkspacePath(argument: "notes/today.md", workspace: context.workspace)
-/// try Data().write(to: URL(fileURLWithPath: target.resolved))
+/// let path = try WorkspacePath(argument: "/workspace/notes/today.md", workspace: context.workspace)
+/// // path.components == ["notes", "today.md"]
 /// ```
 struct WorkspacePath {
+    /// Where the sandboxed `bash` sees the workspace; the file tools accept it too.
+    static let sandboxMountPoint = "/workspace"
+
     /// The path as the model gave it, for messages.
     let argument: String
-    /// The real absolute path, free of symlinks, `.` and `..` in its existing part.
-    let resolved: String
-    /// The workspace's real absolute path.
-    let workspaceRoot: String
+    /// The components to walk from the workspace, as written: `.`, `..` and symlinks are the walker's business.
+    let components: [String]
 
-    /// The path relative to the workspace, `.` for the workspace itself.
-    var relative: String {
-        resolved == workspaceRoot ? "." : String(resolved.dropFirst(workspaceRoot.count + 1))
-    }
-
-    /// - throws: ``ToolProblem`` when the path is empty, loops through symlinks, or resolves outside the workspace.
+    /// - throws: ``ToolProblem`` when the path is empty, holds a NUL byte, or is an absolute path outside the workspace.
     init(argument: String, workspace: URL) throws {
         guard !argument.isEmpty else { throw ToolProblem("path must not be empty") }
         guard !argument.contains("\0") else { throw ToolProblem("path '\(argument)' contains a NUL byte") }
-        // The workspace itself may sit behind a symlink (/tmp → /private/tmp on macOS); compare real paths.
-        guard let root = Self.resolve(workspace.path), Self.isDirectory(root) else {
+        self.argument = argument
+        guard argument.hasPrefix("/") else {
+            components = Self.split(argument)
+            return
+        }
+        guard let inside = Self.inside(absolute: argument, workspace: workspace) else {
+            throw ToolProblem("path '\(argument)' is outside the workspace")
+        }
+        components = inside
+    }
+
+    /// The components of `absolute` below the workspace, or nil when it does not start with
+    /// `/workspace` or the workspace's path (as given, or real: it may sit behind a symlink,
+    /// /tmp → /private/tmp on macOS). Only a prefix is compared; `..` after it is left to the walker.
+    ///
+    /// ```swift
+    /// WorkspacePath.inside(absolute: "/workspace/a/b", workspace: url)   // ["a", "b"]
+    /// ```
+    static func inside(absolute: String, workspace: URL) -> [String]? {
+        let parts = split(absolute)
+        var roots = [split(sandboxMountPoint), split(workspace.path)]
+        if let real = try? realPath(of: workspace) { roots.append(split(real)) }
+        return roots.first { parts.starts(with: $0) }.map { Array(parts.dropFirst($0.count)) }
+    }
+
+    /// The workspace's real absolute path, free of symlinks.
+    /// - throws: ``ToolProblem`` when the workspace does not exist or is not a directory.
+    ///
+    /// ```swift
+    /// let real = try WorkspacePath.realPath(of: context.workspace)   // what bubblewrap binds at /workspace
+    /// ```
+    static func realPath(of workspace: URL) throws -> String {
+        guard let path = resolvedPath(workspace.path) else {
             throw ToolProblem("the workspace \(workspace.path) does not exist")
         }
-        let joined = argument.hasPrefix("/") ? argument : root + "/" + argument
-        guard let resolved = Self.resolve(joined) else {
-            throw ToolProblem("path '\(argument)' has too many levels of symbolic links")
-        }
-        guard resolved == root || resolved.hasPrefix(root == "/" ? "/" : root + "/") else {
-            let via = Self.lexicallyNormalized(joined) == resolved ? "" : " (it resolves to \(resolved))"
-            throw ToolProblem("path '\(argument)' is outside the workspace\(via)")
-        }
-        self.argument = argument
-        self.resolved = resolved
-        self.workspaceRoot = root
+        guard isDirectory(path) else { throw ToolProblem("the workspace \(workspace.path) is not a directory") }
+        return path
     }
 
-    /// Follows `path` (absolute) through the file system as the kernel would, except that
-    /// missing components are kept instead of failing; nil after 40 symlinks (a loop).
-    static func resolve(_ path: String) -> String? {
-        var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
-        var resolved: [String] = []
-        var linksFollowed = 0
-        while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
-                // `resolved` holds no symlinks, so its lexical parent is its real parent.
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            let candidate = "/" + (resolved + [component]).joined(separator: "/")
-            guard let target = symlinkTarget(candidate) else {
-                resolved.append(component)
-                continue
-            }
-            linksFollowed += 1
-            if linksFollowed > 40 { return nil }
-            if target.hasPrefix("/") { resolved.removeAll() }
-            pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
-        }
-        return "/" + resolved.joined(separator: "/")
+    /// `path` with every symlink resolved (`realpath`), or nil when it does not exist.
+    static func resolvedPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
-    /// Where the symlink at `path` points, or nil when `path` is not a symlink (or does not exist).
-    private static func symlinkTarget(_ path: String) -> String? {
-        var info = stat()
-        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink(path, &buffer, buffer.count - 1)
-        guard length >= 0 else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// `path` with `.` and `..` removed textually, to tell whether a symlink moved it.
-    private static func lexicallyNormalized(_ path: String) -> String {
-        var parts: [Substring] = []
-        for component in path.split(separator: "/") where component != "." {
-            if component == ".." { _ = parts.popLast() } else { parts.append(component) }
-        }
-        return "/" + parts.joined(separator: "/")
-    }
-
+    /// Whether `path` is a directory, following symlinks.
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The non-empty components of `path`; `a//b/` is `["a", "b"]`.
+    static func split(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     }
 }

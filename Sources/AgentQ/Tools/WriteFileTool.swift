@@ -14,7 +14,7 @@ public struct WriteFileTool: AgentTool {
 
     public var description: String {
         "Create or overwrite a file in the workspace with the given content. "
-            + "Missing parent directories are created. Paths are relative to the workspace."
+            + "Missing parent directories are created. Paths are relative to the workspace (or start with /workspace/)."
     }
 
     public var parametersSchema: String {
@@ -29,9 +29,10 @@ public struct WriteFileTool: AgentTool {
             let rawPath = try arguments.requiredString("path")
             let content = try arguments.requiredString("content")
             let path = try WorkspacePath(argument: rawPath, workspace: context.workspace)
+            let location = try WorkspaceLocation(path, workspace: context.workspace, creatingDirectories: true, noun: "file")
             let data = Data(content.utf8)
-            try WorkspaceFileIO.writeAtomically(data, to: path)
-            return ToolOutput(content: "wrote \(data.count) bytes to \(path.relative)")
+            try WorkspaceFileIO.writeAtomically(data, to: location)
+            return ToolOutput(content: "wrote \(data.count) bytes to \(location.relative)")
         } catch let problem as ToolProblem {
             return problem.output
         }

@@ -214,7 +214,11 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         }
         guard let workspace else { return ToolOutput(content: "no workspace for this turn", isError: true) }
         return try tool.run(
-            arguments: arguments, context: ToolContext(workspace: workspace, token: token, sandbox: agent.sandboxPolicy))
+            arguments: arguments,
+            context: ToolContext(
+                workspace: workspace, token: token, sandbox: agent.sandboxPolicy,
+                // The home (the parent of workspaces/), in case it lies in a directory the sandbox shows.
+                hiddenDirectories: [workspaces.deletingLastPathComponent()]))
     }
 
     private func openSession(_ sessionID: String, agent: AgentDefinition) throws -> SessionRecord {
