@@ -28,7 +28,7 @@ public final class SQLiteAgentStore: AgentStore {
     ]
 
     public func save(_ agent: AgentDefinition) throws -> Bool {
-        try database.pool.write { db in
+        try database.write { db in
             let now = Timestamp.now.milliseconds
             let existed = try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM agents WHERE name = ?)", arguments: [agent.name]) ?? false
@@ -41,19 +41,19 @@ public final class SQLiteAgentStore: AgentStore {
     }
 
     public func agent(named name: String) throws -> AgentDefinition? {
-        try database.pool.read { db in
+        try database.read { db in
             try String.fetchOne(db, sql: "SELECT definition FROM agents WHERE name = ?", arguments: [name])
         }.map(Self.decode)
     }
 
     public func allAgents() throws -> [AgentDefinition] {
-        try database.pool.read { db in
+        try database.read { db in
             try String.fetchAll(db, sql: "SELECT definition FROM agents ORDER BY name")
         }.map(Self.decode)
     }
 
     public func remove(named name: String) throws -> Bool {
-        try database.pool.write { db in
+        try database.write { db in
             try db.execute(sql: "DELETE FROM agents WHERE name = ?", arguments: [name])
             return db.changesCount > 0
         }

@@ -21,7 +21,7 @@ public final class SQLiteBatchBudgetStore: BatchBudgetStore {
     ]
 
     public func setBudget(_ budget: BatchBudget) throws {
-        try database.pool.write { db in
+        try database.write { db in
             try db.execute(sql: """
                 INSERT INTO batch_budgets (batch_id, max_cost_usd, max_tokens_total) VALUES (?, ?, ?)
                 ON CONFLICT (batch_id) DO UPDATE SET max_cost_usd = excluded.max_cost_usd,
@@ -31,11 +31,11 @@ public final class SQLiteBatchBudgetStore: BatchBudgetStore {
     }
 
     public func budget(batchID: String) throws -> BatchBudget? {
-        try database.pool.read { db in try Self.fetch(batchID, db) }
+        try database.read { db in try Self.fetch(batchID, db) }
     }
 
     public func recordSpend(batchID: String, usage: TokenUsage) throws -> BatchBudget? {
-        try database.pool.write { db in
+        try database.write { db in
             try db.execute(
                 sql: "UPDATE batch_budgets SET spent_cost_usd = spent_cost_usd + ?, spent_tokens = spent_tokens + ? WHERE batch_id = ?",
                 arguments: [usage.costUSD, usage.totalTokens, batchID])

@@ -12,7 +12,7 @@ public struct BatchUsage: Sendable {
     public init(database: SQLiteDatabase) { self.database = database }
 
     public func usage(batchID: String) throws -> TokenUsage {
-        try database.pool.read { db in
+        try database.read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT COALESCE(SUM(json_extract(output, '$.usage.input_tokens')), 0),
                        COALESCE(SUM(json_extract(output, '$.usage.output_tokens')), 0),

@@ -62,7 +62,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func create(_ session: SessionRecord) throws {
-        try database.pool.write { db in
+        try database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true {
                 throw AgentQError(.invalidInput, "a session with ID '\(session.id)' already exists")
             }
@@ -77,14 +77,14 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func session(id: String) throws -> SessionRecord? {
-        try database.pool.read { db in
+        try database.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM sessions WHERE id = ?", arguments: [id]).map(Self.record)
         }
     }
 
     public func sessions(withPrefix prefix: String, limit: Int) throws -> [SessionRecord] {
         // Range instead of LIKE: no wildcard escaping, and it walks the primary key.
-        try database.pool.read { db in
+        try database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT \(Self.columns) FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
                 arguments: [prefix, prefix + "\u{10FFFF}", limit]
@@ -93,7 +93,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func sessions(agent: String?, status: SessionStatus?) throws -> [SessionRecord] {
-        try database.pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns) FROM sessions
                 WHERE (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR status = ?2)
@@ -104,7 +104,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func setStatus(_ status: SessionStatus, sessionID: String, from: Set<SessionStatus>?) throws -> Bool {
-        try database.pool.write { db in
+        try database.write { db in
             if let from {
                 let allowed = from.map { "'\($0.rawValue)'" }.joined(separator: ", ")
                 try db.execute(
@@ -118,7 +118,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func append(_ message: SessionMessage, sessionID: String) throws -> SessionMessage {
-        try database.pool.write { db in
+        try database.write { db in
             let next = (try Int.fetchOne(
                 db, sql: "SELECT MAX(seq) FROM session_messages WHERE session_id = ?", arguments: [sessionID]) ?? 0) + 1
             var stored = message
@@ -145,7 +145,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func messages(sessionID: String, last: Int?) throws -> [SessionMessage] {
-        try database.pool.read { db in
+        try database.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT seq, job_id, role, content, tool_calls, tool_call_id, tool_name, is_error, input_tokens,
                        output_tokens, duration_ms, created_at, cached_input_tokens, cache_write_tokens, reasoning_tokens,
@@ -174,7 +174,7 @@ public final class SQLiteSessionStore: SessionStore {
         let idle = try sessions(agent: nil, status: .idle)
         var expired: [SessionRecord] = []
         for session in idle where now.milliseconds - session.lastActiveAt.milliseconds > timeoutMilliseconds(session.agent) {
-            let changed = try database.pool.write { db in
+            let changed = try database.write { db in
                 // Only if it is still idle and was not touched meanwhile.
                 try db.execute(
                     sql: "UPDATE sessions SET status = 'timeout' WHERE id = ? AND status = 'idle' AND last_active_at = ?",

@@ -11,7 +11,8 @@ import GRDB
 /// let database = try SQLiteDatabase(path: "/home/me/.agentq/agentq.db",
 ///                                   migrations: SQLiteJobStore.migrations)
 /// ```
-/// - throws: ``StoreError`` with code `.cannotOpen`.
+/// - throws: ``StoreError``: `.schemaTooNew` for a file written by a newer agentq, else the
+///   code of the SQLite error (`.notADatabase`, `.readOnly`, `.busy`, …; see ``StoreError/init(sqlite:path:)``).
 public final class SQLiteDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
@@ -40,6 +41,14 @@ public final class SQLiteDatabase: Sendable {
                         applied_at INTEGER NOT NULL)
                     """)
                 let applied = Set(try String.fetchAll(db, sql: "SELECT name FROM schema_migrations"))
+                // A change this build does not know means a newer agentq wrote the file: running
+                // an older one on it could misread or damage what the newer one stored.
+                if let unknown = applied.subtracting(migrations.map(\.name)).min() {
+                    throw StoreError(
+                        .schemaTooNew,
+                        "\(path) was written by a newer agentq (it has the schema change '\(unknown)', unknown to this "
+                            + "one): upgrade agentq, or pass --home with another directory")
+                }
                 for migration in migrations where !applied.contains(migration.name) {
                     try db.execute(sql: migration.sql)
                     try db.execute(
@@ -48,7 +57,7 @@ public final class SQLiteDatabase: Sendable {
                 }
             }
         } catch let error as DatabaseError {
-            throw StoreError(.cannotOpen, "cannot open the database at \(path): \(error.message ?? "\(error)")")
+            throw StoreError(sqlite: error, path: path)
         }
     }
 }

@@ -98,7 +98,7 @@ public final class SQLiteJobStore: JobStore {
         do {
             return try database.pool.write(body)
         } catch let error as DatabaseError {
-            throw StoreError(.database, error.message ?? "\(error)")
+            throw StoreError(sqlite: error, path: database.path)
         }
     }
 
@@ -106,7 +106,7 @@ public final class SQLiteJobStore: JobStore {
         do {
             return try database.pool.read(body)
         } catch let error as DatabaseError {
-            throw StoreError(.database, error.message ?? "\(error)")
+            throw StoreError(sqlite: error, path: database.path)
         }
     }
 
