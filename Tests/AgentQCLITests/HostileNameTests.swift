@@ -81,6 +81,12 @@ struct HostileNameTests {
         #expect(output.exitCode == 64)
         #expect(!output.stderr.contains("\u{1B}") && !output.stderr.contains("\u{7}"), "stderr: \(output.stderr.debugDescription)")
         #expect(output.stderr.contains(#"invalid session name "x\u{1B}[2J\u{07}\n""#), "stderr: \(output.stderr)")
+
+        // Looked up rather than created: the message quotes it, escaped too.
+        let lookup = try cli.run(["sessions", "end", "\u{1B}]0;pwned\u{7}", "--yes"])
+        #expect(lookup.exitCode == 1)
+        #expect(!lookup.stderr.contains("\u{1B}") && !lookup.stderr.contains("\u{7}"), "stderr: \(lookup.stderr.debugDescription)")
+        #expect(lookup.stderr.contains(#"\u{1B}]0;pwned\u{07}"#), "stderr: \(lookup.stderr)")
     }
 
     @Test("agent names are checked in definitions and options, with exit 64", arguments: [
@@ -133,6 +139,21 @@ struct HostileNameTests {
             """)
         _ = try cli.run(["sessions", "list"], environment: ["AGENTQ_IDLE_TIMEOUT_SECONDS": "1"])
         #expect(FileManager.default.fileExists(atPath: victim.file), "the idle timeout deleted the victim's file")
+    }
+
+    @Test("a stored workspace path outside the home is never created by a turn")
+    func storedOutsideWorkdirIsNotCreated() throws {
+        let cli = try CLIHome()
+        defer { cli.remove() }
+        let outside = cli.directory.url.appendingPathComponent("planted").path
+        _ = try cli.runOK(["agents", "list"])
+        try cli.sqlite("""
+            INSERT INTO sessions (id, agent, status, workdir, managed_workdir, created_at, last_active_at)
+            VALUES ('planted', 'echo', 'idle', '\(outside)', 1, \(Int64(Date().timeIntervalSince1970 * 1000)), \(Int64(Date().timeIntervalSince1970 * 1000)));
+            """)
+        let output = try cli.run(["sessions", "send", "planted", "--input", "hi"])
+        #expect(output.exitCode == 0, "stderr: \(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: outside), "a turn created a directory outside the home")
     }
 
     @Test("a workspace that is a symlink to a directory outside is not followed when the session ends")

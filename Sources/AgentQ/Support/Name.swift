@@ -49,9 +49,20 @@ public enum Name {
     /// Name.quoted("x\u{1B}[2J")   // "x\u{1B}[2J"
     /// ```
     public static func quoted(_ text: String) -> String {
-        var result = "\""
+        "\"" + escaped(text, quotes: true, limit: 200) + "\""
+    }
+
+    /// `text` with control and format characters escaped (`\u{1B}`, `\n`, `\t`, `\r`), and
+    /// `"` and `\` too when `quotes` is set; cut with `…` after `limit` characters.
+    ///
+    /// ```swift
+    /// Name.escaped("No session found matching '\u{1B}[2J'", quotes: false)
+    /// // No session found matching '\u{1B}[2J'   (the escape as six visible characters)
+    /// ```
+    public static func escaped(_ text: String, quotes: Bool, limit: Int = .max) -> String {
+        var result = ""
         for (index, scalar) in text.unicodeScalars.enumerated() {
-            if index == 200 {
+            if index == limit {
                 result += "…"
                 break
             }
@@ -59,8 +70,8 @@ public enum Name {
             case "\n": result += "\\n"
             case "\t": result += "\\t"
             case "\r": result += "\\r"
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
+            case "\"" where quotes: result += "\\\""
+            case "\\" where quotes: result += "\\\\"
             default:
                 switch scalar.properties.generalCategory {
                 case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
@@ -71,7 +82,7 @@ public enum Name {
                 }
             }
         }
-        return result + "\""
+        return result
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {

@@ -243,7 +243,11 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
 
     private func prepareWorkspace(session: SessionRecord?, job: Job, needed: Bool) throws -> URL? {
         let directory: URL
-        if let session {
+        if let session, session.managedWorkdir {
+            // Built from the checked ID, never from a stored path: a row written by an older
+            // agentq (or by hand) cannot make agentq create directories outside the home.
+            directory = workspaces.appendingPathComponent(session.id, isDirectory: true)
+        } else if let session {
             directory = URL(fileURLWithPath: session.workdir, isDirectory: true)
         } else {
             guard needed else { return nil }
