@@ -139,6 +139,18 @@ struct HostileNameTests {
             """)
         _ = try cli.run(["sessions", "list"], environment: ["AGENTQ_IDLE_TIMEOUT_SECONDS": "1"])
         #expect(FileManager.default.fileExists(atPath: victim.file), "the idle timeout deleted the victim's file")
+
+        // Nor can a row point a session at another session's workspace.
+        let neighbour = try cli.runOK(["sessions", "create", "echo", "--session-id", "neighbour"])
+            .trimmingCharacters(in: .newlines)
+        let neighbourFile = cli.home + "/workspaces/\(neighbour)/notes.txt"
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: neighbourFile))
+        try cli.sqlite("""
+            INSERT INTO sessions (id, agent, status, workdir, managed_workdir, created_at, last_active_at)
+            VALUES ('intruder', 'echo', 'idle', '\(cli.home)/workspaces/\(neighbour)', 1, 0, 0);
+            """)
+        _ = try cli.run(["sessions", "end", "intruder", "--yes"])
+        #expect(FileManager.default.fileExists(atPath: neighbourFile), "ending one session removed another's workspace")
     }
 
     @Test("a stored workspace path outside the home is never created by a turn")

@@ -164,10 +164,12 @@ public struct SessionManager: Sendable {
     }
 
     private func removeWorkspace(of session: SessionRecord) throws {
-        // A --workdir the user chose is theirs; only workspaces agentq made are removed, and
-        // only from inside <home>/workspaces, whatever a row written by an older agentq says.
-        guard session.managedWorkdir else { return }
-        try ManagedWorkspace.remove(session.workdir, inside: queue.home.workspacesDirectory)
+        // A --workdir the user chose is theirs; only workspaces agentq made are removed. The
+        // path is built from the checked ID, not read from the row (which an older agentq or a
+        // hand edit may have filled with anything), and must resolve inside <home>/workspaces.
+        guard session.managedWorkdir, Name.isValid(session.id) else { return }
+        let workspaces = queue.home.workspacesDirectory
+        try ManagedWorkspace.remove(workspaces.appendingPathComponent(session.id).path, inside: workspaces)
     }
 
     private func closed(_ session: SessionRecord) -> AgentQError {
