@@ -9,6 +9,8 @@ public struct AgentQError: Error, Sendable, CustomStringConvertible {
         case invalidAgent = "invalid_agent"
         case unknownAgent = "unknown_agent"
         case invalidInput = "invalid_input"
+        /// A session ID or agent name that breaks ``Name``'s rule.
+        case invalidName = "invalid_name"
         case notFound = "not_found"
         case io
     }

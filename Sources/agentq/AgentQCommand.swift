@@ -29,14 +29,21 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Runs `body`; an agentq error is printed as `agentq: message` on stderr and exits 1.
+/// Runs `body`; an agentq error is printed as `agentq: message` on stderr and exits 1 (64 for
+/// a bad name, a usage error like the ones ArgumentParser reports).
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
+    } catch let error as AgentQError where error.code == .invalidName {
+        Terminal.error(error.message)
+        throw ExitCode.validationFailure
     } catch let error as AgentQError {
         Terminal.error(error.message)
     } catch let error as StoreError {
         Terminal.error(error.message)
+    } catch let error where StoreError(translating: error) != nil {
+        // Every store translates its SQLite errors; this is the net under a path that forgot.
+        Terminal.error(StoreError(translating: error)?.message ?? "\(error)")
     } catch let error as SubmitRejected {
         Terminal.error(error.description)
     }

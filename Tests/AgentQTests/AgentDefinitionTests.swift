@@ -9,14 +9,16 @@ struct AgentDefinitionTests {
         try AgentDefinition.parse(Data(text.utf8), source: source)
     }
 
-    /// The message of the `.invalidAgent` error `text` must raise.
-    static func problem(_ text: String, source: String = "agents/slow.json") -> String? {
+    /// The message of the `.invalidAgent` error (`.invalidName` for a bad name) `text` must raise.
+    static func problem(
+        _ text: String, source: String = "agents/slow.json", code: AgentQError.Code = .invalidAgent
+    ) -> String? {
         do {
             let agent = try parse(text, source: source)
             Issue.record("accepted: \(agent)")
             return nil
         } catch let error as AgentQError {
-            #expect(error.code == .invalidAgent)
+            #expect(error.code == code)
             return error.message
         } catch {
             Issue.record("unexpected error \(error)")
@@ -116,8 +118,11 @@ struct AgentDefinitionTests {
 
     @Test("bad names, limits and shapes")
     func otherProblems() throws {
-        #expect(try #require(Self.problem(#"{"name":"has space","provider":"echo"}"#)).contains("name 'has space'"))
-        #expect(try #require(Self.problem(#"{"name":"","provider":"echo"}"#)).contains("name ''"))
+        #expect(
+            try #require(Self.problem(#"{"name":"has space","provider":"echo"}"#, code: .invalidName))
+                == #"agents/slow.json: invalid agent name "has space" (letters, digits, . _ -; at most 128)"#)
+        #expect(try #require(Self.problem(#"{"name":"","provider":"echo"}"#, code: .invalidName)).contains(#"name """#))
+        #expect(try #require(Self.problem(#"{"name":"..","provider":"echo"}"#, code: .invalidName)).contains(#"name "..""#))
         #expect(try #require(Self.problem(#"{"name":"s","provider":"echo","max_steps":0}"#)).contains("max_steps"))
         #expect(try #require(Self.problem("{not json")) == "agents/slow.json: not valid JSON")
         #expect(try #require(Self.problem("[1,2]")) == "agents/slow.json: expected a JSON object")

@@ -257,6 +257,10 @@ struct BulkLineTests {
         #expect(rejection(#"{"input":"x","custom_id":5}"#) == "\"custom_id\" must be a string")
         #expect(rejection(#"{"input":"x","agent":""}"#) == "\"agent\" is empty")
         #expect(rejection(#"{"input":"x","session":true}"#) == "\"session\" must be a string")
+        #expect(
+            rejection(#"{"input":"x","session":"../../victim"}"#)
+                == #"invalid session name "../../victim" (letters, digits, . _ -; at most 128)"#)
+        #expect(rejection(#"{"input":"x","agent":"a/b"}"#) == #"invalid agent name "a/b" (letters, digits, . _ -; at most 128)"#)
         #expect(rejection(#"{"input":"x","metadata":[1,2]}"#) == "\"metadata\" must be an object")
         #expect(rejection(#"{"input":"x","metadata":"text"}"#) == "\"metadata\" must be an object")
     }

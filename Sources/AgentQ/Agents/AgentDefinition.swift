@@ -156,12 +156,10 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     }
 
     /// Checks the name, provider and limits.
-    /// - throws: ``AgentQError`` `.invalidAgent`.
+    /// - throws: ``AgentQError`` `.invalidName` for a name that breaks ``Name``'s rule, else `.invalidAgent`.
     public func validate(source: String) throws {
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-        guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy(allowed.contains) else {
-            throw AgentQError(
-                .invalidAgent, "\(source): name '\(name)' must be 1-64 letters, digits, '-', '_' or '.'")
+        if let problem = Name.problem(with: name, as: .agent) {
+            throw AgentQError(.invalidName, "\(source): \(problem)")
         }
         guard ProviderRegistry.knownProviders.contains(provider) else {
             throw AgentQError(

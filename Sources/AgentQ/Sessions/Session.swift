@@ -37,21 +37,39 @@ public final class Session: Sendable {
     public func messages() throws -> [SessionMessage] { try queue.sessions.messages(sessionID: id, last: nil) }
 
     /// Sends a message and waits for the turn's result.
-    /// - throws: ``SessionTurnError`` when the turn failed, was cancelled, or waits on a paused session.
+    ///
+    /// Cancelling the calling task cancels the turn's job, as `agentq jobs cancel` does.
+    /// - throws: ``SessionTurnError`` when the turn failed, was cancelled, or waits on a paused
+    ///   session; `CancellationError` when the calling task was cancelled.
     public func run(_ message: String) async throws -> TurnResult {
         var final: TurnResult?
         for try await event in runStream(message) {
             if case .done(let result) = event { final = result }
         }
+        // A cancelled task ends the stream early, without a result: say why.
+        try Task.checkCancellation()
         guard let final else { throw SessionTurnError(type: "no_result", message: "the turn ended without a result", jobID: nil) }
         return final
     }
 
     /// Sends a message and yields the turn's events as they happen: text, tool calls, steps,
     /// then `.done` with the result (or an error thrown by the sequence).
+    ///
+    /// Cancelling the task that reads the stream, or dropping the stream, cancels the turn's
+    /// job, as `agentq jobs cancel` does: a turn nobody listens to stops spending.
     public func runStream(_ message: String) -> AsyncThrowingStream<TurnEvent, any Error> {
         AsyncThrowingStream { continuation in
             let queue = self.queue, sessionID = self.id
+            // The turn's job once it exists, and whether the reader has gone.
+            let state = Locked<(jobID: String?, stopped: Bool)>((nil, false))
+            continuation.onTermination = { termination in
+                guard case .cancelled = termination else { return }
+                let jobID = state.update { state -> String? in
+                    state.stopped = true
+                    return state.jobID
+                }
+                if let jobID { _ = try? queue.cancel(.ids([jobID])) }
+            }
             let thread = Thread {
                 do {
                     let manager = SessionManager(queue: queue)
@@ -62,6 +80,12 @@ public final class Session: Sendable {
                         continuation.yield(event)
                     })
                     defer { TurnObservers.shared.stopObserving(jobID: jobID) }
+                    // The reader may have gone before the job existed: cancel it now, then.
+                    let stoppedEarly = state.update { state -> Bool in
+                        state.jobID = jobID
+                        return state.stopped
+                    }
+                    if stoppedEarly { _ = try queue.cancel(.ids([jobID])) }
                     let job = try TurnDriver(queue: queue).runUntilFinished(jobID: jobID, sessionID: sessionID)
                     switch job.status {
                     case .succeeded:

@@ -22,15 +22,15 @@ public struct SessionManager: Sendable {
     public init(queue: AgentQueue) { self.queue = queue }
 
     /// Creates an idle session.
-    /// - throws: ``AgentQError`` `.unknownAgent`, or `.invalidInput` for a taken or malformed ID.
+    /// - throws: ``AgentQError`` `.invalidName` for a session ID or agent name that breaks ``Name``'s
+    ///   rule, `.unknownAgent`, or `.invalidInput` for a taken ID.
     public func create(agent: String, sessionID: String? = nil, workdir: String? = nil, title: String? = nil) throws -> SessionRecord {
+        let id = sessionID ?? SessionRecord.makeID()
+        // The ID names the workspace directory: checked before anything is made.
+        try Name.validate(id, as: .session)
+        try Name.validate(agent, as: .agent)
         guard try queue.agents.agent(named: agent) != nil else {
             throw AgentQError(.unknownAgent, "no agent named '\(agent)' (agentq agents list shows them)")
-        }
-        let id = sessionID ?? SessionRecord.makeID()
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-        guard !id.isEmpty, id.count <= 128, id.unicodeScalars.allSatisfy(allowed.contains) else {
-            throw AgentQError(.invalidInput, "session ID '\(id)' must be 1-128 letters, digits, '-', '_' or '.'")
         }
         var directory: String
         var managed = true
@@ -164,11 +164,12 @@ public struct SessionManager: Sendable {
     }
 
     private func removeWorkspace(of session: SessionRecord) throws {
-        // A --workdir the user chose is theirs; only workspaces agentq made are removed.
-        guard session.managedWorkdir else { return }
-        if FileManager.default.fileExists(atPath: session.workdir) {
-            try FileManager.default.removeItem(atPath: session.workdir)
-        }
+        // A --workdir the user chose is theirs; only workspaces agentq made are removed. The
+        // path is built from the checked ID, not read from the row (which an older agentq or a
+        // hand edit may have filled with anything), and must resolve inside <home>/workspaces.
+        guard session.managedWorkdir, Name.isValid(session.id) else { return }
+        let workspaces = queue.home.workspacesDirectory
+        try ManagedWorkspace.remove(workspaces.appendingPathComponent(session.id).path, inside: workspaces)
     }
 
     private func closed(_ session: SessionRecord) -> AgentQError {

@@ -41,8 +41,8 @@ public struct BulkLine: Sendable, Hashable {
         try scanner.readObject { key, value in
             switch key {
             case "custom_id": result.customID = try string(value, key)
-            case "agent": result.agent = try string(value, key)
-            case "session": result.session = try string(value, key)
+            case "agent": result.agent = try name(value, key, as: .agent)
+            case "session": result.session = try name(value, key, as: .session)
             case "input": input = value
             case "priority": result.priority = try integer(value, key, minimum: nil)
             case "max_attempts": result.maxAttempts = try integer(value, key, minimum: 1)
@@ -91,6 +91,13 @@ public struct BulkLine: Sendable, Hashable {
             return text
         default: throw BulkLineError("\"\(name)\" must be a string")
         }
+    }
+
+    /// A session or agent name: it names a directory or a definition, so it must follow ``Name``'s rule.
+    private static func name(_ value: JSONLineScanner.Value, _ key: String, as kind: Name.Kind) throws -> String? {
+        let text = try string(value, key)
+        if let text, let problem = Name.problem(with: text, as: kind) { throw BulkLineError(problem) }
+        return text
     }
 
     private static func integer(_ value: JSONLineScanner.Value, _ name: String, minimum: Int?) throws -> Int? {

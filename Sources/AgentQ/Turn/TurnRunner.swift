@@ -51,7 +51,9 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         var session: SessionRecord?
         if let sessionID = job.lane { session = try openSession(sessionID, agent: agent) }
         let workspace = try prepareWorkspace(session: session, job: job, needed: !tools.isEmpty)
-        defer { if session == nil, let workspace { try? FileManager.default.removeItem(at: workspace) } }
+        defer {
+            if session == nil, let workspace { _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces) }
+        }
 
         let transcript = try TurnTranscript(sessionID: session?.id, jobID: job.id, store: session == nil ? nil : sessions)
         var failedForGood = false
@@ -222,6 +224,10 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
     }
 
     private func openSession(_ sessionID: String, agent: AgentDefinition) throws -> SessionRecord {
+        // A lane written by an older agentq (or by hand) may name anything: it never becomes a path.
+        if let problem = Name.problem(with: sessionID, as: .session) {
+            throw JobFailure(type: "invalid_session", message: problem, retryable: false)
+        }
         if try sessions.session(id: sessionID) == nil {
             // A bulk line naming a new session starts it.
             let now = Timestamp.now
@@ -244,7 +250,11 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
 
     private func prepareWorkspace(session: SessionRecord?, job: Job, needed: Bool) throws -> URL? {
         let directory: URL
-        if let session {
+        if let session, session.managedWorkdir {
+            // Built from the checked ID, never from a stored path: a row written by an older
+            // agentq (or by hand) cannot make agentq create directories outside the home.
+            directory = workspaces.appendingPathComponent(session.id, isDirectory: true)
+        } else if let session {
             directory = URL(fileURLWithPath: session.workdir, isDirectory: true)
         } else {
             guard needed else { return nil }

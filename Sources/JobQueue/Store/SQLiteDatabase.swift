@@ -13,7 +13,8 @@ import GRDB
 ///                                   migrations: SQLiteJobStore.migrations)
 /// let count = try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") }
 /// ```
-/// - throws: ``StoreError`` with code `.cannotOpen`.
+/// - throws: ``StoreError``: `.schemaTooNew` for a file written by a newer agentq, else the
+///   code of the SQLite error (`.notADatabase`, `.readOnly`, `.busy`, …; see ``StoreError/init(sqlite:path:)``).
 public final class SQLiteDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
@@ -35,9 +36,11 @@ public final class SQLiteDatabase: Sendable {
         // SQLite's own busy timeout sleeps up to 100 ms between tries, so a writer that commits
         // small transactions back to back (a bulk submit) can starve one that waits. Polling
         // every millisecond lets a heartbeat in between two of them.
-        let maximumTries = Int(timeout * 1000)
+        // Then every 5 ms after the first 2 s, to spare the processor during a long wait.
+        let timeoutMilliseconds = Int(timeout * 1000)
         configuration.busyMode = .callback { tries in
-            guard tries < maximumTries else { return false }
+            let waited = tries <= 2000 ? tries : 2000 + (tries - 2000) * 5
+            guard waited < timeoutMilliseconds else { return false }
             usleep(tries < 2000 ? 1000 : 5000)
             return true
         }
@@ -58,6 +61,14 @@ public final class SQLiteDatabase: Sendable {
                         applied_at INTEGER NOT NULL)
                     """)
                 let applied = Set(try String.fetchAll(db, sql: "SELECT name FROM schema_migrations"))
+                // A change this build does not know means a newer agentq wrote the file: running
+                // an older one on it could misread or damage what the newer one stored.
+                if let unknown = applied.subtracting(migrations.map(\.name)).min() {
+                    throw StoreError(
+                        .schemaTooNew,
+                        "\(path) was written by a newer agentq (it has the schema change '\(unknown)', unknown to this "
+                            + "one): upgrade agentq, or pass --home with another directory")
+                }
                 for migration in migrations where !applied.contains(migration.name) {
                     try db.execute(sql: migration.sql)
                     try db.execute(
@@ -66,7 +77,7 @@ public final class SQLiteDatabase: Sendable {
                 }
             }
         } catch let error as DatabaseError {
-            throw StoreError(.cannotOpen, "cannot open the database at \(path): \(error.message ?? "\(error)")")
+            throw StoreError(sqlite: error, path: path, busyTimeout: timeout)
         }
     }
 
@@ -117,17 +128,7 @@ public final class SQLiteDatabase: Sendable {
 
     /// A GRDB error as a ``StoreError`` whose message names this database's file.
     public func storeError(_ error: DatabaseError) -> StoreError {
-        switch error.resultCode.primaryResultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return StoreError(.busy, """
-                the database \(path) stayed locked by another agentq process for more than \
-                \(Int(busyTimeout)) s; try again, or raise AGENTQ_BUSY_TIMEOUT
-                """)
-        case .SQLITE_IOERR:
-            return StoreError(.ioError, "cannot read or write the database \(path): a file system error (\(error.message ?? "I/O error"))")
-        default:
-            return StoreError(.database, "database \(path): \(error.message ?? "\(error)")")
-        }
+        StoreError(sqlite: error, path: path, busyTimeout: busyTimeout)
     }
 }
 

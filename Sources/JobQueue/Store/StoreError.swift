@@ -8,10 +8,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotOpen = "cannot_open"
         case schemaTooNew = "schema_too_new"
-        /// Another process held the database's write lock for longer than the busy timeout.
+        /// The file is not an SQLite database (or not one agentq can read).
+        case notADatabase = "not_a_database"
+        /// The database or its directory cannot be written.
+        case readOnly = "read_only"
+        /// The disk (or quota) holding the database is full.
+        case diskFull = "disk_full"
+        /// Another process held the database's lock for longer than the busy timeout.
         case busy
-        /// The file system failed a read or a write (it may come back).
-        case ioError = "io_error"
+        /// SQLite found the file damaged.
+        case corrupt
+        /// The operating system failed a read or write.
+        case io
         case database
     }
 
@@ -24,7 +32,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether trying again later may succeed: a lock held too long, or an I/O error.
-    public var isTransient: Bool { code == .busy || code == .ioError }
+    public var isTransient: Bool { code == .busy || code == .io }
 
     public var description: String { message }
 }

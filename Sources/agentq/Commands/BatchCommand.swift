@@ -49,11 +49,13 @@ extension AgentQCommand.Batch {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "At most this many batches.")
+        @Option(parsing: .unconditional, help: "At most this many batches.")
         var limit: Int = 50
 
         @Flag(help: "Print a JSON array.")
         var json = false
+
+        func validate() throws { try NumericOption.count(limit, "--limit", in: 1...Int.max) }
 
         func run() throws {
             let queue = try global.openQueue()

@@ -24,7 +24,7 @@ extension AgentQCommand.Jobs {
         @Option(help: "Only the jobs of this batch.")
         var batch: String?
 
-        @Option(help: "At most this many jobs.")
+        @Option(parsing: .unconditional, help: "At most this many jobs.")
         var limit: Int = 50
 
         @Flag(help: "Print a JSON array of job objects.")
@@ -34,7 +34,7 @@ extension AgentQCommand.Jobs {
             if let status, JobStatus(rawValue: status) == nil {
                 throw ValidationError("--status must be one of: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+            try NumericOption.count(limit, "--limit", in: 1...Int.max)
         }
 
         func run() throws {

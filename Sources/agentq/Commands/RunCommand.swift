@@ -20,6 +20,8 @@ extension AgentQCommand {
         @Flag(help: "Answer once and exit.")
         var single = false
 
+        func validate() throws { try validateName(agent, as: .agent) }
+
         func run() throws {
             let queue = try global.openQueue()
             let manager = SessionManager(queue: queue)

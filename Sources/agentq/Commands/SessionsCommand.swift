@@ -128,6 +128,11 @@ extension AgentQCommand.Sessions {
 
         @OptionGroup var turn: TurnOptions
 
+        func validate() throws {
+            try validateName(agent, as: .agent)
+            if let sessionID { try validateName(sessionID, as: .session) }
+        }
+
         func run() throws {
             let queue = try global.openQueue()
             let manager = SessionManager(queue: queue)
@@ -222,6 +227,7 @@ extension AgentQCommand.Sessions {
         var json = false
 
         func validate() throws {
+            if let agent { try validateName(agent, as: .agent) }
             if let status, SessionStatus(rawValue: status) == nil {
                 throw ValidationError("--status must be one of: \(SessionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }

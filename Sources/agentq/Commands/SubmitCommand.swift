@@ -21,10 +21,10 @@ extension AgentQCommand {
         @Option(help: "The agent of lines that name none.")
         var agent: String = "echo"
 
-        @Option(help: "The priority of lines that give none; higher runs first.")
+        @Option(parsing: .unconditional, help: "The priority of lines that give none; higher runs first (negative runs last).")
         var priority: Int = 0
 
-        @Option(name: .customLong("max-attempts"), help: "Attempts per job for lines that give none.")
+        @Option(name: .customLong("max-attempts"), parsing: .unconditional, help: "Attempts per job for lines that give none.")
         var maxAttempts: Int = 3
 
         @Flag(name: .customLong("skip-invalid"), help: "Enqueue the valid lines and list the invalid ones.")
@@ -33,23 +33,24 @@ extension AgentQCommand {
         @Flag(help: "Print {\"batch_id\", \"jobs\", \"skipped\"} as JSON.")
         var json = false
 
-        @Option(name: .customLong("max-cost-usd"), help: "Stop starting the batch's jobs once they have spent this many US dollars.")
+        @Option(name: .customLong("max-cost-usd"), parsing: .unconditional, help: "Stop starting the batch's jobs once they have spent this many US dollars.")
         var maxCostUSD: Double?
 
-        @Option(name: .customLong("max-tokens-total"), help: "Stop starting the batch's jobs once they have used this many tokens.")
+        @Option(name: .customLong("max-tokens-total"), parsing: .unconditional, help: "Stop starting the batch's jobs once they have used this many tokens.")
         var maxTokensTotal: Int?
 
         @Flag(help: "Run the batch now (alongside any running workers) and show its progress.")
         var wait = false
 
-        @Option(help: "With --wait: jobs run at the same time.")
+        @Option(parsing: .unconditional, help: "With --wait: jobs run at the same time.")
         var concurrency: Int = 4
 
         func validate() throws {
-            guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
-            if let maxCostUSD, !(maxCostUSD >= 0) { throw ValidationError("--max-cost-usd cannot be negative") }
-            if let maxTokensTotal, maxTokensTotal < 1 { throw ValidationError("--max-tokens-total must be at least 1") }
-            guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
+            try validateName(agent, as: .agent)
+            try NumericOption.count(maxAttempts, "--max-attempts", in: 1...Int.max)
+            if let maxCostUSD { try NumericOption.dollars(maxCostUSD, "--max-cost-usd") }
+            if let maxTokensTotal { try NumericOption.count(maxTokensTotal, "--max-tokens-total", in: 1...Int.max) }
+            try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
         }
 
         func run() throws {

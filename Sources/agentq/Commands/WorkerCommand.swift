@@ -14,7 +14,7 @@ extension AgentQCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "Jobs run at the same time.")
+        @Option(parsing: .unconditional, help: "Jobs run at the same time.")
         var concurrency: Int = 4
 
         @Flag(help: "Exit 0 once no job is queued, running or waiting for a retry.")
@@ -23,25 +23,27 @@ extension AgentQCommand {
         @Flag(help: "Run one job (if one is ready) and exit.")
         var once = false
 
-        @Option(help: "Seconds a job stays this worker's without a heartbeat; after that another worker rescues it.")
+        @Option(parsing: .unconditional, help: "Seconds a job stays this worker's without a heartbeat; after that another worker rescues it.")
         var lease: Double = 30
 
-        @Option(help: "Seconds running jobs get to finish after SIGINT/SIGTERM.")
+        @Option(parsing: .unconditional, help: "Seconds running jobs get to finish after SIGINT/SIGTERM.")
         var grace: Double = 10
 
-        @Option(name: .customLong("retry-delay"), help: "Seconds before the first retry of a failed attempt; doubles each time.")
+        @Option(name: .customLong("retry-delay"), parsing: .unconditional, help: "Seconds before the first retry of a failed attempt; doubles each time.")
         var retryDelay: Double = 1
 
-        @Option(help: "Claimed jobs held ready beyond --concurrency (default: adapts to how long jobs take).")
+        @Option(parsing: .unconditional, help: "Claimed jobs held ready beyond --concurrency (default: adapts to how long jobs take).")
         var prefetch: Int?
 
         func validate() throws {
             if drain && once { throw ValidationError("--drain and --once cannot be used together") }
-            guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
-            guard lease >= 1 else { throw ValidationError("--lease must be at least 1 second") }
-            guard grace >= 0 else { throw ValidationError("--grace cannot be negative") }
-            guard retryDelay >= 0 else { throw ValidationError("--retry-delay cannot be negative") }
-            if let prefetch, !(0...10_000).contains(prefetch) { throw ValidationError("--prefetch must be between 0 and 10000") }
+            try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
+            // Every value is turned into milliseconds in an Int64: inf, nan or 1e300 would trap.
+            try NumericOption.seconds(lease, "--lease", minimum: 1)
+            // 0 is meaningful for these two: no grace period, retry at once.
+            try NumericOption.seconds(grace, "--grace", minimum: 0)
+            try NumericOption.seconds(retryDelay, "--retry-delay", minimum: 0)
+            if let prefetch { try NumericOption.count(prefetch, "--prefetch", in: 0...10_000) }
         }
 
         func run() throws {

@@ -1,3 +1,4 @@
+import AgentQ
 import Foundation
 
 /// Where the CLI writes: results on stdout, messages and progress on stderr.
@@ -13,9 +14,12 @@ enum Terminal {
         FileHandle.standardError.write(Data((newline ? text + "\n" : text).utf8))
     }
 
+    /// Prints each line of `message` as `agentq: line` on stderr. Control characters are shown
+    /// escaped: an error may quote a name or a path the user (or an attacker) typed, and an
+    /// escape sequence in it must not drive the terminal.
     static func error(_ message: String) {
         for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
-            err("agentq: \(line)")
+            err("agentq: " + Name.escaped(String(line), quotes: false))
         }
     }
 }

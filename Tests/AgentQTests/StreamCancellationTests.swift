@@ -1,0 +1,77 @@
+import AgentQ
+import AgentQTesting
+import Foundation
+import JobQueue
+import Testing
+
+/// Stopping the consumer of a turn stops the turn: its job ends `cancelled`, as with `jobs cancel`.
+@Suite("Stopping a stream")
+struct StreamCancellationTests {
+    /// A home with an echo agent that takes 30 s to answer (a cancel cuts it short).
+    static func slowSession() throws -> (TestQueue, Session) {
+        let test = try TestQueue()
+        _ = try test.queue.agents.save(AgentDefinition(
+            name: "slow", provider: "echo", model: "echo", options: ["latency_ms": .number(30_000)]))
+        return (test, try Session(agent: "slow", queue: test.queue))
+    }
+
+    /// The session's only job, once it exists.
+    static func turnJob(_ test: TestQueue, _ session: Session) throws -> Job? {
+        try test.store.jobs(matching: JobFilter(lane: session.id)).first
+    }
+
+    /// Polls `condition` until it holds or `seconds` pass, suspending rather than blocking, so
+    /// the tasks under test get the cooperative threads.
+    static func eventually(within seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return try condition()
+    }
+
+    /// Waits until the turn's job has ended `cancelled`.
+    static func expectCancelled(_ test: TestQueue, _ session: Session) async throws {
+        let ended = try await eventually(within: 20) { try turnJob(test, session)?.status == .cancelled }
+        let job = try turnJob(test, session)
+        #expect(ended, "job: \(String(describing: job))")
+    }
+
+    @Test("cancelling the task that consumes runStream cancels the turn's job")
+    func cancellingTheConsumerCancelsTheJob() async throws {
+        let (test, session) = try Self.slowSession()
+        defer { test.remove() }
+        let consumer = Task {
+            for try await _ in session.runStream("take your time") {}
+        }
+        try #require(try await Self.eventually(within: 20) { try Self.turnJob(test, session)?.status == .running })
+        consumer.cancel()
+        try await Self.expectCancelled(test, session)
+        _ = await consumer.result
+    }
+
+    @Test("dropping the stream without reading it cancels the turn's job")
+    func droppingTheStreamCancelsTheJob() async throws {
+        let (test, session) = try Self.slowSession()
+        defer { test.remove() }
+        do {
+            let stream = session.runStream("nobody listens")
+            _ = stream
+        }
+        try #require(try await Self.eventually(within: 20) { try Self.turnJob(test, session) != nil })
+        try await Self.expectCancelled(test, session)
+    }
+
+    @Test("cancelling the task awaiting run cancels the turn and throws CancellationError")
+    func cancellingRunCancelsTheJob() async throws {
+        let (test, session) = try Self.slowSession()
+        defer { test.remove() }
+        let caller = Task { try await session.run("take your time") }
+        try #require(try await Self.eventually(within: 20) { try Self.turnJob(test, session)?.status == .running })
+        caller.cancel()
+        try await Self.expectCancelled(test, session)
+        let result = await caller.result
+        #expect(throws: CancellationError.self) { try result.get() }
+    }
+}
