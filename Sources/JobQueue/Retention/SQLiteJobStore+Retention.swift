@@ -33,6 +33,7 @@ extension SQLiteJobStore {
         var report = PruneReport()
         var afterSeq: Int64 = 0
         var rows = Self.pruneInitialRows
+        var emptiedBatches: Set<String> = []
         while true {
             // Candidates are found on a snapshot (readers never block writers); the write only
             // deletes the rows it is given, each checked again, so a job retried meanwhile stays.
@@ -48,6 +49,7 @@ extension SQLiteJobStore {
             }
             report.transactions += 1
             report.largestWriteHoldMilliseconds = max(report.largestWriteHoldMilliseconds, hold)
+            for job in pruned { if let batchID = job.batchID { emptiedBatches.insert(batchID) } }
             try onPruned(pruned)
             if candidates.count < rows { break }
             if hold > Self.pruneTargetHoldMilliseconds * 2 {
@@ -56,7 +58,7 @@ extension SQLiteJobStore {
                 rows = min(Self.pruneRowsRange.upperBound, rows * 2)
             }
         }
-        try pruneEmptyBatches(cutoff: cutoff, report: &report)
+        try pruneEmptyBatches(Array(emptiedBatches), cutoff: cutoff, report: &report)
         return report
     }
 
@@ -87,9 +89,23 @@ extension SQLiteJobStore {
         return pruned
     }
 
-    /// Deletes live batches created before the cutoff that have no job left, a few hundred per
-    /// transaction. A batch still loading or going live is never touched.
-    private func pruneEmptyBatches(cutoff: Int64, report: inout PruneReport) throws {
+    /// Deletes the live batches left with no job: those this prune took jobs from, then any
+    /// created before the cutoff (left empty by an earlier prune that was stopped), a few
+    /// hundred per transaction. A batch still loading or going live is never touched.
+    private func pruneEmptyBatches(_ touched: [String], cutoff: Int64, report: inout PruneReport) throws {
+        let noJobs = "state = 'live' AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id)"
+        for start in stride(from: 0, to: touched.count, by: 500) {
+            let ids = touched[start..<min(start + 500, touched.count)]
+            let hold = try database.timedWrite { db in
+                let statement = try db.cachedStatement(sql: "DELETE FROM batches WHERE id = ? AND \(noJobs)")
+                for id in ids {
+                    try statement.execute(arguments: [id])
+                    report.batches += db.changesCount
+                }
+            }.1
+            report.transactions += 1
+            report.largestWriteHoldMilliseconds = max(report.largestWriteHoldMilliseconds, hold)
+        }
         var afterRowID: Int64 = 0
         while true {
             let (scanned, hold): (Int64?, Double) = try database.timedWrite { db in
@@ -97,10 +113,9 @@ extension SQLiteJobStore {
                     SELECT MAX(rowid) FROM (SELECT rowid FROM batches WHERE rowid > ? ORDER BY rowid LIMIT 500)
                     """, arguments: [afterRowID])
                 guard let last else { return nil }
-                try db.execute(sql: """
-                    DELETE FROM batches WHERE rowid > ? AND rowid <= ? AND state = 'live' AND created_at < ?
-                      AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id)
-                    """, arguments: [afterRowID, last, cutoff])
+                try db.execute(
+                    sql: "DELETE FROM batches WHERE rowid > ? AND rowid <= ? AND created_at < ? AND \(noJobs)",
+                    arguments: [afterRowID, last, cutoff])
                 report.batches += db.changesCount
                 return last
             }
@@ -126,7 +141,8 @@ extension SQLiteJobStore {
                 """, arguments: [cutoff]) ?? 0
             report.batches = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM batches
-                WHERE state = 'live' AND created_at < ?1
+                WHERE state = 'live'
+                  AND (created_at < ?1 OR EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id))
                   AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id
                                   AND NOT (status IN ('succeeded', 'failed', 'cancelled')
                                            AND delivery_pending = 0 AND finished_at < ?1))
