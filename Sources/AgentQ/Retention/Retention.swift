@@ -107,10 +107,11 @@ public final class Retention: Sendable {
         return now.milliseconds - last >= Self.intervalMilliseconds
     }
 
-    /// For a worker's maintenance pass: when the policy is due, applies it on a thread of its
-    /// own, so the pass (and the heartbeats after it) never waits for a long prune.
+    /// For a worker's maintenance pass: checks the policy and, when due, applies it on a thread
+    /// of its own, so the pass (and the heartbeats after it) never waits for a long prune.
     public func applyPolicyInBackgroundIfDue(log: @escaping @Sendable (String) -> Void) {
-        guard (try? isDue(now: .now)) == true else { return }
+        // Even the check is off the pass's thread: its read retries a locked database for up
+        // to three busy timeouts, which must never hold up the worker's heartbeats.
         guard running.update({ busy in
             if busy { return false }
             busy = true
@@ -119,6 +120,7 @@ public final class Retention: Sendable {
         Thread.detachNewThread { [self] in
             defer { running.update { $0 = false } }
             do {
+                guard try isDue(now: .now) else { return }
                 if let report = try applyPolicyIfDue() { log("retention: " + report.summary) }
             } catch {
                 log("retention: \(error)")
