@@ -17,6 +17,8 @@ public final class AgentQueue: Sendable {
     public let budgets: any BatchBudgetStore
     public let rateLimits: any RateLimitStore
     public let results: ResultWriter
+    /// Small named settings shared by every process (the retention policy).
+    public let settings: SQLiteSettingsStore
 
     /// Opens (creating when missing) the home directory and its database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
@@ -31,11 +33,12 @@ public final class AgentQueue: Sendable {
         budgets = SQLiteBatchBudgetStore(database: database)
         rateLimits = SQLiteRateLimitStore(database: database)
         results = ResultWriter(directory: home.resultsDirectory)
+        settings = SQLiteSettingsStore(database: database)
     }
 
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
-        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations
+        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteSettingsStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
@@ -47,7 +50,12 @@ public final class AgentQueue: Sendable {
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
         let sessionManager = SessionManager(queue: self)
-        options.maintenance = { sessionManager.expireIdleSessions() }
+        let retention = Retention(queue: self)
+        let log = options.log
+        options.maintenance = {
+            sessionManager.expireIdleSessions()
+            retention.applyPolicyInBackgroundIfDue(log: log)
+        }
         return WorkerPool(
             store: store,
             handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory, budgets: budgets,
