@@ -5,7 +5,8 @@ import JobQueue
 ///
 /// A file is always whole and never goes back to an older state:
 /// - each write goes to a temporary name of its own in the same directory, is fsynced, and is
-///   renamed into place; the directory is fsynced after, so a reader sees the old file or the
+///   renamed into place; the directory is fsynced after (one fsync for the renames of every
+///   writer that finished meanwhile: ``DirectorySync``), so a reader sees the old file or the
 ///   whole new one, even after a power loss;
 /// - writes of one job are serialized (a lock per job stripe, across threads and processes),
 ///   and a state older than the one on disk (by ``JobQueue/Job/version``, the document's last
@@ -28,7 +29,7 @@ public struct ResultWriter: FinishedJobSink {
         defer { lock.close() }
         var wrote = false
         for job in jobs where try write(job, lock: lock) { wrote = true }
-        if wrote { try syncDirectory() }
+        if wrote { try DirectorySync.shared(for: directory.path).sync() }
     }
 
     /// Writes one job's file (unless a newer state of it is already there).
@@ -92,13 +93,6 @@ public struct ResultWriter: FinishedJobSink {
         let text = String(decoding: tail, as: UTF8.self)
         guard let marker = text.range(of: "\"version\":", options: .backwards) else { return nil }
         return Int64(text[marker.upperBound...].prefix { $0.isNumber })
-    }
-
-    private func syncDirectory() throws {
-        let descriptor = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ioError("cannot open \(directory.path)") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw ioError("cannot write \(directory.path) to disk") }
     }
 
     /// Removes a job's result file (before the job runs again).
