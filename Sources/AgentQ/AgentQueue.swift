@@ -16,6 +16,7 @@ public final class AgentQueue: Sendable {
     public let sessions: any SessionStore
     public let budgets: any BatchBudgetStore
     public let rateLimits: any RateLimitStore
+    public let schedules: any ScheduleStore
     public let results: ResultWriter
 
     /// Opens (creating when missing) the home directory and its database.
@@ -30,12 +31,13 @@ public final class AgentQueue: Sendable {
         sessions = SQLiteSessionStore(database: database)
         budgets = SQLiteBatchBudgetStore(database: database)
         rateLimits = SQLiteRateLimitStore(database: database)
+        schedules = SQLiteScheduleStore(database: database, jobs: SQLiteJobStore(database: database), agents: agents)
         results = ResultWriter(directory: home.resultsDirectory)
     }
 
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
-        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations
+        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteScheduleStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
@@ -47,7 +49,18 @@ public final class AgentQueue: Sendable {
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
         let sessionManager = SessionManager(queue: self)
-        options.maintenance = { sessionManager.expireIdleSessions() }
+        let schedules = self.schedules, log = options.log
+        options.maintenance = {
+            sessionManager.expireIdleSessions()
+            // Every worker fires due schedules; the store makes each tick fire once among them.
+            do {
+                for run in try schedules.fireDue(now: .now) where run.outcome != .fired {
+                    log("schedule \(run.name): tick \(run.tickAt?.iso8601 ?? "-") \(run.outcome.rawValue): \(run.message ?? "")")
+                }
+            } catch {
+                log("could not fire schedules: \((error as? StoreError)?.message ?? "\(error)")")
+            }
+        }
         return WorkerPool(
             store: store,
             handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory, budgets: budgets,
