@@ -32,14 +32,24 @@ struct ScheduleStoreTests {
         let fired = Counter()
         for tick in 1...ticks {
             let now = Self.start.adding(milliseconds: Int64(tick) * 60_000 + 500)
-            DispatchQueue.concurrentPerform(iterations: stores.count) { index in
-                do {
-                    let runs = try stores[index].fireDue(now: now)
-                    fired.add(runs.filter { $0.outcome == .fired }.count)
-                } catch {
-                    Issue.record("store \(index) failed: \(error)")
-                }
+            // One thread per store, released together, so their reads of the due tick overlap.
+            let gate = DispatchSemaphore(value: 0)
+            let done = DispatchGroup()
+            for (index, store) in stores.enumerated() {
+                done.enter()
+                Thread {
+                    gate.wait()
+                    do {
+                        let runs = try store.fireDue(now: now)
+                        fired.add(runs.filter { $0.outcome == .fired }.count)
+                    } catch {
+                        Issue.record("store \(index) failed: \(error)")
+                    }
+                    done.leave()
+                }.start()
             }
+            for _ in stores { gate.signal() }
+            done.wait()
         }
         #expect(fired.value == ticks)
         let batches = try Self.batches(test, "tick")
