@@ -1,3 +1,4 @@
+import AgentQ
 import AgentQTesting
 import JobQueue
 import Foundation
@@ -62,7 +63,7 @@ extension MultiProcess.LongSubmitTests {
         defer { cli.remove() }
         let big = try Self.writeBigFile(cli, name: "big.jsonl", lines: Self.bigLines)
         _ = try cli.runOK(["agents", "list"])   // the home exists before the submit starts
-        let database = try SQLiteDatabase(path: cli.home + "/agentq.db", migrations: [])
+        let database = try SQLiteDatabase(path: cli.home + "/agentq.db", migrations: AgentQueue.migrations)
         let submit = try cli.start(["submit", big, "--json"])
         defer { stopIfRunning(submit) }
         // Kill it once some of its jobs are written.

@@ -54,7 +54,7 @@ struct DeliveryAndAttemptTests {
         try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let claimed = try #require(try claim(test.store, limit: 1, leaseMilliseconds: 1000).first)
         // Another process holds the write lock for 1.5 s, longer than the 1 s lease the heartbeat asks for.
-        let other = try SQLiteDatabase(path: test.home.databasePath, migrations: [])
+        let other = try test.openAnotherStore().database
         let holding = DispatchSemaphore(value: 0)
         let released = DispatchSemaphore(value: 0)
         Thread.detachNewThread {

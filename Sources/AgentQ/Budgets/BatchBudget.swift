@@ -33,4 +33,7 @@ public protocol BatchBudgetStore: Sendable {
     /// Adds what one model call spent and returns the budget as it now stands (nil: no budget).
     @discardableResult
     func recordSpend(batchID: String, usage: TokenUsage) throws -> BatchBudget?
+    /// Tokens and cost summed over a batch's jobs (what they actually spent, budget or not),
+    /// for `batch status`.
+    func usage(batchID: String) throws -> TokenUsage
 }

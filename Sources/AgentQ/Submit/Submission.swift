@@ -48,6 +48,17 @@ public struct SubmitReport: Sendable {
     public var jobs: Int
     /// Lines left out under ``SubmitOptions/skipInvalid``.
     public var skipped: [InvalidLine]
+
+    /// `{"batch_id": …, "jobs": N, "skipped": K}`, as `agentq submit --json` prints it.
+    public var json: String {
+        var text = JSONText()
+        text.object {
+            $0.field("batch_id", batchID)
+            $0.field("jobs", jobs)
+            $0.field("skipped", skipped.count)
+        }
+        return text.text
+    }
 }
 
 /// The whole file was rejected; nothing was enqueued.

@@ -97,6 +97,12 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                     retryAfterMilliseconds: providerError.retryAfterMilliseconds)
             case let jobFailure as JobFailure:
                 failure = jobFailure
+            case let storeError as StoreError where storeError.isTransient:
+                // The database was locked or failing for longer than its retries: not the
+                // turn's fault. It goes back to the queue and continues from its last stored step.
+                failure = JobFailure(
+                    type: "database_unavailable", message: storeError.message, retryable: true,
+                    retryAfterMilliseconds: 1000)
             default:
                 failure = JobFailure(type: "internal_error", message: "\(error)", retryable: false)
             }

@@ -174,111 +174,138 @@ public final class WorkerPool: @unchecked Sendable {
 
     // MARK: - Coordinator
 
-    private struct Schedule {
+    /// The coordinator's clock and bookkeeping between two passes of its loop.
+    private struct CoordinatorState {
         var nextClaim: Timestamp
         var nextHeartbeat: Timestamp
         var nextMaintenance: Timestamp
-    }
-
-    private func coordinate() throws {
-        let start = timeSource.now()
-        try maintain(now: start)
-        var schedule = Schedule(
-            nextClaim: start, nextHeartbeat: start.adding(milliseconds: options.heartbeatMilliseconds),
-            nextMaintenance: start.adding(milliseconds: maintenanceInterval))
         var claimedTotal = 0
         var shutdownCancelled = false
         var lastClaimFoundNothing = false
+    }
 
+    /// What the workers and the delivery queue reported since the last pass.
+    private struct Reports {
+        var outcomes: [JobOutcome]
+        var delivered: [Job]
+        var stopping: Timestamp?
+        var inFlight: Int
+        var deliveriesPending: Int
+    }
+
+    /// One pass: commit what finished and claim more in one round trip, renew leases, run
+    /// maintenance, apply the shutdown grace period; then sleep until the next thing is due.
+    private func coordinate() throws {
+        let start = timeSource.now()
+        try maintain(now: start)
+        var state = CoordinatorState(
+            nextClaim: start, nextHeartbeat: start.adding(milliseconds: options.heartbeatMilliseconds),
+            nextMaintenance: start.adding(milliseconds: maintenanceInterval))
         while true {
-            // Take what the workers and the delivery queue reported.
-            workerCondition.lock()
-            let finishing = outcomes
-            outcomes.removeAll(keepingCapacity: true)
-            for outcome in finishing { tokens[outcome.job.seq] = nil }
-            let deliveredNow = delivered
-            delivered.removeAll(keepingCapacity: true)
-            let stopping = stopRequestedAt
-            let now0 = timeSource.now()
-            if stopping != nil && readyHead < ready.count {
-                // Jobs not started yet go straight back to the queue.
-                for job in ready[readyHead...] {
-                    tokens[job.seq] = nil
-                    outcomes.append(JobOutcome(job: job, resolution: .requeue, finishedAt: now0))
-                }
-                ready.removeAll()
-                readyHead = 0
-            }
-            let returning = outcomes
-            outcomes.removeAll()
-            let inFlight = tokens.count
-            let deliveriesPending = delivering.count
-            workerCondition.unlock()
-            let allOutcomes = finishing + returning
-
+            let reports = takeReports()
             let now = timeSource.now()
-            var capacity = 0
-            if stopping == nil {
-                switch options.mode {
-                case .once: capacity = claimedTotal == 0 ? 1 : 0
-                case .forever, .drain: capacity = options.concurrency + prefetchNow() - inFlight
-                }
-            }
-            let claimNow = capacity > 0 && now >= schedule.nextClaim
-            if !allOutcomes.isEmpty || !deliveredNow.isEmpty || claimNow {
-                let result = try exchangeRetrying(ExchangeRequest(
-                    workerID: options.workerID, now: now, outcomes: allOutcomes, delivered: deliveredNow,
-                    claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds))
-                record(allOutcomes.filter { !result.refused.contains($0.job.seq) })
-                if claimNow {
-                    claimedTotal += result.claimed.count
-                    lastClaimFoundNothing = result.claimed.isEmpty
-                    schedule.nextClaim = result.claimed.count < capacity ? now.adding(milliseconds: options.pollMilliseconds) : now
-                }
-                deliver(result.finished)
-                if !result.claimed.isEmpty { hand(result.claimed) }
-            }
-
-            if now >= schedule.nextHeartbeat {
+            let capacity = claimCapacity(reports, state: state)
+            try roundTrip(reports, capacity: capacity, now: now, state: &state)
+            if now >= state.nextHeartbeat {
                 try renewLeases(now: now)
-                schedule.nextHeartbeat = now.adding(milliseconds: options.heartbeatMilliseconds)
+                state.nextHeartbeat = now.adding(milliseconds: options.heartbeatMilliseconds)
             }
-            if now >= schedule.nextMaintenance {
+            if now >= state.nextMaintenance {
                 try maintain(now: now)
-                schedule.nextMaintenance = now.adding(milliseconds: maintenanceInterval)
+                state.nextMaintenance = now.adding(milliseconds: maintenanceInterval)
             }
-            if let stopping, !shutdownCancelled, now.milliseconds >= stopping.milliseconds + currentGrace() {
-                shutdownCancelled = true
+            if let stopping = reports.stopping, !state.shutdownCancelled,
+                now.milliseconds >= stopping.milliseconds + currentGrace()
+            {
+                state.shutdownCancelled = true
                 cancelAllRunning(.shutdown)
             }
+            if try isFinished(reports, state: state) { return }
+            sleepUntilDue(reports, capacity: capacity, state: state)
+        }
+    }
 
-            // Is there anything left to do?
-            let idle = inFlight == 0 && allOutcomes.isEmpty && deliveriesPending == 0 && deliveredNow.isEmpty
-            if idle && isQuiet() {
-                if stopping != nil { return }
-                switch options.mode {
-                case .once:
-                    if claimedTotal > 0 || lastClaimFoundNothing { return }
-                case .drain:
-                    if try lastClaimFoundNothing && !storeHasUnfinishedJobs() {
-                        // One more pass: results finished by other processes reach their files too.
-                        try maintain(now: timeSource.now())
-                        if isQuiet() { return }
-                    }
-                case .forever:
-                    break
-                }
+    /// Takes the outcomes and deliveries reported so far; once stopping, jobs claimed but not
+    /// started yet go straight back to the queue with them.
+    private func takeReports() -> Reports {
+        workerCondition.lock()
+        defer { workerCondition.unlock() }
+        var taken = outcomes
+        outcomes.removeAll(keepingCapacity: true)
+        for outcome in taken { tokens[outcome.job.seq] = nil }
+        let now = timeSource.now()
+        if stopRequestedAt != nil && readyHead < ready.count {
+            for job in ready[readyHead...] {
+                tokens[job.seq] = nil
+                taken.append(JobOutcome(job: job, resolution: .requeue, finishedAt: now))
             }
+            ready.removeAll()
+            readyHead = 0
+        }
+        let deliveredNow = delivered
+        delivered.removeAll(keepingCapacity: true)
+        return Reports(
+            outcomes: taken, delivered: deliveredNow, stopping: stopRequestedAt, inFlight: tokens.count,
+            deliveriesPending: delivering.count)
+    }
 
-            var wakeAt = min(schedule.nextHeartbeat, schedule.nextMaintenance)
-            if capacity > 0 { wakeAt = min(wakeAt, schedule.nextClaim) }
-            if let stopping, !shutdownCancelled {
-                wakeAt = min(wakeAt, stopping.adding(milliseconds: currentGrace()))
-            }
-            let waitMilliseconds = max(0, wakeAt.milliseconds - timeSource.now().milliseconds)
-            if waitMilliseconds > 0 {
-                _ = coordinatorWake.wait(timeout: .now() + .milliseconds(Int(min(waitMilliseconds, 1000))))
-            }
+    /// How many jobs to claim now: none while stopping, one in `once` mode, else the free
+    /// workers plus the prefetch.
+    private func claimCapacity(_ reports: Reports, state: CoordinatorState) -> Int {
+        guard reports.stopping == nil else { return 0 }
+        switch options.mode {
+        case .once: return state.claimedTotal == 0 ? 1 : 0
+        case .forever, .drain: return options.concurrency + prefetchNow() - reports.inFlight
+        }
+    }
+
+    /// Commits finished attempts and delivery marks and claims new jobs, in one exchange.
+    private func roundTrip(_ reports: Reports, capacity: Int, now: Timestamp, state: inout CoordinatorState) throws {
+        let claimNow = capacity > 0 && now >= state.nextClaim
+        guard !reports.outcomes.isEmpty || !reports.delivered.isEmpty || claimNow else { return }
+        let result = try exchangeRetrying(ExchangeRequest(
+            workerID: options.workerID, now: now, outcomes: reports.outcomes, delivered: reports.delivered,
+            claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds))
+        record(reports.outcomes.filter { !result.refused.contains($0.job.seq) })
+        if claimNow {
+            state.claimedTotal += result.claimed.count
+            state.lastClaimFoundNothing = result.claimed.isEmpty
+            state.nextClaim = result.claimed.count < capacity ? now.adding(milliseconds: options.pollMilliseconds) : now
+        }
+        deliver(result.finished)
+        if !result.claimed.isEmpty { hand(result.claimed) }
+    }
+
+    /// Whether the pool is done: nothing in flight or being delivered, and the mode's end reached.
+    private func isFinished(_ reports: Reports, state: CoordinatorState) throws -> Bool {
+        let idle = reports.inFlight == 0 && reports.outcomes.isEmpty && reports.deliveriesPending == 0
+            && reports.delivered.isEmpty
+        guard idle && isQuiet() else { return false }
+        if reports.stopping != nil { return true }
+        switch options.mode {
+        case .once:
+            return state.claimedTotal > 0 || state.lastClaimFoundNothing
+        case .drain:
+            guard try state.lastClaimFoundNothing && !storeHasUnfinishedJobs() else { return false }
+            // One more pass: results finished by other processes reach their files too.
+            try maintain(now: timeSource.now())
+            return isQuiet()
+        case .forever:
+            return false
+        }
+    }
+
+    /// Waits (at most a second, or less when woken by a worker) until the next claim,
+    /// heartbeat, maintenance or end of the grace period is due.
+    private func sleepUntilDue(_ reports: Reports, capacity: Int, state: CoordinatorState) {
+        var wakeAt = min(state.nextHeartbeat, state.nextMaintenance)
+        if capacity > 0 { wakeAt = min(wakeAt, state.nextClaim) }
+        if let stopping = reports.stopping, !state.shutdownCancelled {
+            wakeAt = min(wakeAt, stopping.adding(milliseconds: currentGrace()))
+        }
+        let waitMilliseconds = max(0, wakeAt.milliseconds - timeSource.now().milliseconds)
+        if waitMilliseconds > 0 {
+            _ = coordinatorWake.wait(timeout: .now() + .milliseconds(Int(min(waitMilliseconds, 1000))))
         }
     }
 

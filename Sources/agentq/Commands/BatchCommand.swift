@@ -11,29 +11,6 @@ extension AgentQCommand {
     }
 }
 
-extension JobQueue.Batch {
-    /// `{"batch_id", "status", "counts": {...}, "source", "created_at"}`, plus `"usage"` when given.
-    func jsonText(usage: TokenUsage? = nil) -> String {
-        var text = JSONText()
-        text.object { object in
-            object.field("batch_id", id)
-            object.field("status", status)
-            object.field("counts") { counts in
-                counts.field("total", self.counts.total)
-                counts.field("queued", self.counts.queued)
-                counts.field("running", self.counts.running)
-                counts.field("succeeded", self.counts.succeeded)
-                counts.field("failed", self.counts.failed)
-                counts.field("cancelled", self.counts.cancelled)
-            }
-            object.field("source", source)
-            object.field("created_at", createdAt.iso8601)
-            if let usage { object.field("usage", raw: usage.jsonText) }
-        }
-        return text.text
-    }
-}
-
 /// Fetches a batch or exits with a message naming the ID.
 private func requireBatch(_ id: String, in queue: AgentQueue) throws -> JobQueue.Batch {
     guard let batch = try reportingErrors({ try queue.store.batch(id: id) }) else {
@@ -61,7 +38,7 @@ extension AgentQCommand.Batch {
             let queue = try global.openQueue()
             let batches = try reportingErrors { try queue.store.batches(limit: limit) }
             if json {
-                Terminal.out("[" + batches.map { $0.jsonText() }.joined(separator: ",\n") + "]")
+                Terminal.out("[" + batches.map { BatchDocument.json(for: $0) }.joined(separator: ",\n") + "]")
                 return
             }
             var table = Table("BATCH", "STATUS", "TOTAL", "SUCCEEDED", "FAILED", "CANCELLED", "UNFINISHED", "CREATED", "SOURCE")
@@ -89,9 +66,9 @@ extension AgentQCommand.Batch {
         func run() throws {
             let queue = try global.openQueue()
             let batch = try requireBatch(id, in: queue)
-            let usage = try reportingErrors { try BatchUsage(database: queue.database).usage(batchID: batch.id) }
+            let usage = try reportingErrors { try queue.budgets.usage(batchID: batch.id) }
             if json {
-                Terminal.out(batch.jsonText(usage: usage))
+                Terminal.out(BatchDocument.json(for: batch, usage: usage))
                 return
             }
             let counts = batch.counts

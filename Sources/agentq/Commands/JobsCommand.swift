@@ -77,21 +77,7 @@ extension AgentQCommand.Jobs {
             }
             let attempts = try reportingErrors { try queue.store.attempts(ofJob: id) }
             if json {
-                var errors = "["
-                errors += attempts.map { record in
-                    var text = JSONText()
-                    text.object {
-                        $0.field("attempt", record.attempt)
-                        $0.field("type", record.error.type)
-                        $0.field("message", record.error.message)
-                        $0.field("at", record.at.iso8601)
-                    }
-                    return text.text
-                }.joined(separator: ",")
-                errors += "]"
-                var document = ResultDocument.json(for: job)
-                document.removeLast()
-                Terminal.out(document + ",\"attempt_errors\":" + errors + "}")
+                Terminal.out(JobDocument.json(for: job, attempts: attempts))
                 return
             }
             var lines = [

@@ -64,13 +64,7 @@ extension AgentQCommand {
             }
             for line in report.skipped { Terminal.err("skipped \(line.description)") }
             if json {
-                var text = JSONText()
-                text.object {
-                    $0.field("batch_id", report.batchID)
-                    $0.field("jobs", report.jobs)
-                    $0.field("skipped", report.skipped.count)
-                }
-                Terminal.out(text.text)
+                Terminal.out(report.json)
             } else {
                 Terminal.out(
                     "submitted \(report.jobs) job(s) as batch \(report.batchID)"
