@@ -49,12 +49,15 @@ public final class AgentQueue: Sendable {
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
         let sessionManager = SessionManager(queue: self)
-        let schedules = self.schedules, log = options.log
+        // Every worker of the whole queue fires due schedules (the store makes each tick fire
+        // once among them); one scoped to a batch or a session's lane runs in the foreground
+        // for a user and leaves them to those.
+        let schedules = options.scope == .all ? self.schedules : nil, log = options.log
         options.maintenance = {
             sessionManager.expireIdleSessions()
-            // Every worker fires due schedules; the store makes each tick fire once among them.
+            guard let schedules else { return }
             do {
-                for run in try schedules.fireDue(now: .now) where run.outcome != .fired {
+                for run in try schedules.fireDue(now: .now) where run.outcome == .failed {
                     log("schedule \(run.name): tick \(run.tickAt?.iso8601 ?? "-") \(run.outcome.rawValue): \(run.message ?? "")")
                 }
             } catch {

@@ -179,6 +179,24 @@ struct ScheduleStoreTests {
         }
     }
 
+    @Test("a schedule keeps its latest runs, not all of them")
+    func runsArePruned() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let database = test.queue.database
+        let schedules = SQLiteScheduleStore(
+            database: database, jobs: SQLiteJobStore(database: database), agents: test.queue.agents, runsKept: 20)
+        try schedules.add(try Self.every("1s"), replace: false, now: Self.start)
+        let fires = schedules.runsKept + 5
+        for second in 1...fires {
+            #expect(try schedules.fireDue(now: Self.start.adding(milliseconds: Int64(second) * 1000)).count == 1)
+        }
+        let runs = try schedules.runs(of: "tick", limit: fires)
+        #expect(runs.count == schedules.runsKept)
+        #expect(runs.first?.tickAt == Self.start.adding(milliseconds: Int64(fires) * 1000))
+        #expect(try Self.batches(test, "tick").count == fires)
+    }
+
     @Test("prompts that no longer make jobs record a failed tick and move on")
     func failedTick() throws {
         let test = try TestQueue()

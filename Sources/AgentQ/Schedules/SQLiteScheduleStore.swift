@@ -13,11 +13,14 @@ public final class SQLiteScheduleStore: ScheduleStore {
     public let database: SQLiteDatabase
     let jobs: SQLiteJobStore
     let agents: any AgentStore
+    /// The runs kept per schedule: an every-second schedule would otherwise add 86,400 a day.
+    public let runsKept: Int
 
-    public init(database: SQLiteDatabase, jobs: SQLiteJobStore, agents: any AgentStore) {
+    public init(database: SQLiteDatabase, jobs: SQLiteJobStore, agents: any AgentStore, runsKept: Int = 1000) {
         self.database = database
         self.jobs = jobs
         self.agents = agents
+        self.runsKept = runsKept
     }
 
     public static let migrations: [SQLiteMigration] = [
@@ -68,18 +71,20 @@ public final class SQLiteScheduleStore: ScheduleStore {
         let kind: String = row[4]
         let content: String = row[5]
         let source: String? = row[6]
-        return Schedule(
+        let definition = NewSchedule(
             name: row[0], spec: try ScheduleSpec(kind: row[1], text: row[2]), timeZone: row[3],
             prompts: kind == "file" ? .file(name: source ?? "-", content: content) : .input(content),
             agent: row[7], session: row[8], priority: row[9], maxAttempts: row[10],
-            overlap: OverlapPolicy(rawValue: row[11]) ?? .skip, paused: row[12],
-            nextRunAt: Timestamp(milliseconds: row[13]),
+            overlap: OverlapPolicy(rawValue: row[11]) ?? .skip)
+        return Schedule(
+            definition: definition, paused: row[12], nextRunAt: Timestamp(milliseconds: row[13]),
             lastRunAt: (row[14] as Int64?).map(Timestamp.init(milliseconds:)), lastBatchID: row[15],
             createdAt: Timestamp(milliseconds: row[16]))
     }
 
     // MARK: - Managing
 
+    @discardableResult
     public func add(_ new: NewSchedule, replace: Bool, now: Timestamp) throws -> Schedule {
         try Name.validate(new.name, as: .schedule)
         try Name.validate(new.agent, as: .agent)
@@ -146,6 +151,7 @@ public final class SQLiteScheduleStore: ScheduleStore {
         }
     }
 
+    @discardableResult
     public func setPaused(_ name: String, _ paused: Bool, now: Timestamp) throws -> Schedule {
         guard let current = try schedule(named: name) else { throw notFound(name) }
         let zone = TimeZone(identifier: current.timeZone) ?? .current
@@ -243,11 +249,15 @@ public final class SQLiteScheduleStore: ScheduleStore {
         return run!
     }
 
-    /// Writes a run, and the schedule's last fire when it fired.
+    /// Writes a run (dropping the oldest beyond ``runsKept``), and the schedule's last fire when it fired.
     private func record(_ run: ScheduleRun, _ db: Database) throws -> ScheduleRun {
         try db.execute(
             sql: "INSERT INTO schedule_runs (name, tick_at, batch_id, outcome, message, at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [run.name, run.tickAt?.milliseconds, run.batchID, run.outcome.rawValue, run.message, run.at.milliseconds])
+        try db.execute(sql: """
+            DELETE FROM schedule_runs WHERE name = ?1 AND seq <= (
+                SELECT seq FROM schedule_runs WHERE name = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+            """, arguments: [run.name, runsKept])
         if let batchID = run.batchID {
             try db.execute(
                 sql: "UPDATE schedules SET last_run_at = ?, last_batch_id = ? WHERE name = ?",
