@@ -169,8 +169,11 @@ struct ScheduleStoreTests {
         #expect(jobs.map(\.input) == ["a", "b"])
         #expect(jobs.map(\.lane) == ["daily", "s1"])
 
+        try schedules.setPaused("tick", true, now: Self.start)
         try schedules.add(try Self.every("5m"), replace: true, now: Self.start)
         #expect(try schedules.schedule(named: "tick")?.spec.text == "5m")
+        #expect(try schedules.schedule(named: "tick")?.paused == true)
+        #expect(try schedules.schedule(named: "tick")?.lastBatchID == run.batchID)
         #expect(try schedules.schedule(named: "tick")?.prompts == .input("hello"))
         for name in ["../x", "", "-a"] {
             var hostile = try Self.every("1m")

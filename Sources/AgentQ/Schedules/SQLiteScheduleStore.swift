@@ -105,7 +105,8 @@ public final class SQLiteScheduleStore: ScheduleStore {
             if exists && !replace {
                 throw AgentQError(.alreadyExists, "schedule \(Name.quoted(new.name)) exists (--replace replaces it)")
             }
-            // A replaced schedule keeps its history and its last batch (overlap still sees it).
+            // A replaced schedule keeps its history, its last batch (overlap still sees it) and
+            // whether it is paused: replacing changes what it runs, not whether it runs.
             try db.execute(sql: """
                 INSERT INTO schedules (name, spec_kind, spec, timezone, prompts_kind, content, source, agent, session, priority,
                                        max_attempts, overlap, paused, next_run_at, created_at)
@@ -114,7 +115,7 @@ public final class SQLiteScheduleStore: ScheduleStore {
                     spec_kind = excluded.spec_kind, spec = excluded.spec, timezone = excluded.timezone,
                     prompts_kind = excluded.prompts_kind, content = excluded.content, source = excluded.source,
                     agent = excluded.agent, session = excluded.session, priority = excluded.priority,
-                    max_attempts = excluded.max_attempts, overlap = excluded.overlap, paused = 0,
+                    max_attempts = excluded.max_attempts, overlap = excluded.overlap,
                     next_run_at = excluded.next_run_at
                 """,
                 arguments: [

@@ -13,7 +13,7 @@ import JobQueue
 /// ```
 public protocol ScheduleStore: Sendable {
     /// Checks the prompts (as `submit` would) and stores the schedule; its first tick is the
-    /// first after `now`.
+    /// first after `now`. Replacing keeps the schedule's runs, last batch and paused state.
     /// - throws: ``AgentQError`` (`.alreadyExists` unless `replace`, `.invalidSchedule`,
     ///   `.invalidName`, `.unknownAgent`), ``SubmitRejected`` for a bad file, or a ``JobQueue/StoreError``.
     @discardableResult
