@@ -158,6 +158,11 @@ struct ScheduleStoreTests {
             ])
         }
         #expect(try schedules.schedules().isEmpty)
+        // Each fire is one transaction: a file larger than one submit chunk is refused.
+        bad.prompts = .file(
+            name: "big.jsonl", content: String(repeating: "{\"input\":\"x\"}\n", count: SQLiteScheduleStore.maximumJobsPerFire + 1))
+        #expect(throws: AgentQError.self) { try schedules.add(bad, replace: false, now: Self.start) }
+        #expect(try schedules.schedules().isEmpty)
 
         var good = try Self.every("1m")
         good.prompts = .file(name: "p.jsonl", content: "{\"input\":\"a\"}\n{\"input\":\"b\",\"session\":\"s1\"}\n")

@@ -23,6 +23,9 @@ public final class SQLiteScheduleStore: ScheduleStore {
         self.runsKept = runsKept
     }
 
+    /// The most jobs one fire makes.
+    public static let maximumJobsPerFire = SQLiteJobStore.rowsPerTransaction
+
     public static let migrations: [SQLiteMigration] = [
         SQLiteMigration("agentq-schedules-1", sql: """
             CREATE TABLE schedules (
@@ -299,7 +302,16 @@ public final class SQLiteScheduleStore: ScheduleStore {
                 source: name, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts)
             options.defaultSession = session
             options.refusesRunAt = true
-            return try Submitter(store: jobs, agents: agents).prepare(Data(content.utf8), options: options).jobs
+            let made = try Submitter(store: jobs, agents: agents).prepare(Data(content.utf8), options: options).jobs
+            // A fire writes its batch in the transaction that moves the tick, holding the write
+            // lock meanwhile: that is only short for a batch of one submit chunk (~50 ms).
+            guard made.count <= Self.maximumJobsPerFire else {
+                throw AgentQError(
+                    .invalidInput,
+                    "\(name): \(made.count) jobs; a schedule's file may hold at most \(Self.maximumJobsPerFire) "
+                        + "(submit larger files with agentq submit from cron; see jobs/crontab.example)")
+            }
+            return made
         }
     }
 }
