@@ -18,6 +18,8 @@ public final class AgentQueue: Sendable {
     public let rateLimits: any RateLimitStore
     public let schedules: any ScheduleStore
     public let results: ResultWriter
+    /// Small named settings shared by every process (the retention policy).
+    public let settings: SQLiteSettingsStore
 
     /// Opens (creating when missing) the home directory and its database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
@@ -33,11 +35,13 @@ public final class AgentQueue: Sendable {
         rateLimits = SQLiteRateLimitStore(database: database)
         schedules = SQLiteScheduleStore(database: database, jobs: SQLiteJobStore(database: database), agents: agents)
         results = ResultWriter(directory: home.resultsDirectory)
+        settings = SQLiteSettingsStore(database: database)
     }
 
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
-        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteScheduleStore.migrations
+        + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteSettingsStore.migrations
+        + SQLiteScheduleStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
@@ -49,20 +53,16 @@ public final class AgentQueue: Sendable {
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
         let sessionManager = SessionManager(queue: self)
+        let retention = Retention(queue: self)
         // Every worker of the whole queue fires due schedules (the store makes each tick fire
         // once among them); one scoped to a batch or a session's lane runs in the foreground
         // for a user and leaves them to those.
-        let schedules = options.scope == .all ? self.schedules : nil, log = options.log
+        let firer = options.scope == .all ? ScheduleFirer(schedules: schedules) : nil
+        let log = options.log
         options.maintenance = {
             sessionManager.expireIdleSessions()
-            guard let schedules else { return }
-            do {
-                for run in try schedules.fireDue(now: .now) where run.outcome == .failed {
-                    log("schedule \(run.name): tick \(run.tickAt?.iso8601 ?? "-") \(run.outcome.rawValue): \(run.message ?? "")")
-                }
-            } catch {
-                log("could not fire schedules: \((error as? StoreError)?.message ?? "\(error)")")
-            }
+            retention.applyPolicyInBackgroundIfDue(log: log)
+            firer?.fireDueInBackground(log: log)
         }
         return WorkerPool(
             store: store,

@@ -8,6 +8,7 @@ struct Bench {
     var submitLines = 100_000
     var engineJobs = 50_000
     var endToEndJobs = 20_000
+    var pruneJobs = 1_000_000
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -20,6 +21,7 @@ struct Bench {
             case "--submit-lines": bench.submitLines = Int(value ?? "") ?? bench.submitLines; index += 1
             case "--engine-jobs": bench.engineJobs = Int(value ?? "") ?? bench.engineJobs; index += 1
             case "--e2e-jobs": bench.endToEndJobs = Int(value ?? "") ?? bench.endToEndJobs; index += 1
+            case "--prune-jobs": bench.pruneJobs = Int(value ?? "") ?? bench.pruneJobs; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
                 exit(2)
@@ -145,4 +147,54 @@ if let binary = bench.agentqBinary {
         try? FileManager.default.removeItem(at: home.root)
         try? FileManager.default.removeItem(atPath: file)
     }
+}
+
+// 4. Retention: prune finished jobs while another connection claims and heartbeats beside it.
+do {
+    let home = try freshHome()
+    let queue = try AgentQueue(home: home)
+    _ = try queue.store.enqueue(batch: NewBatch(source: "old")) { inserter in
+        for index in 0..<bench.pruneJobs { try inserter.insert(NewJob(handler: "echo", input: "old job \(index)")) }
+    }
+    try queue.database.write { db, _ in
+        try db.execute(
+            sql: "UPDATE jobs SET status = 'succeeded', attempts = 1, output = '{}', finished_at = ?, delivery_pending = 0",
+            arguments: [Timestamp.now.milliseconds - 86_400_000])
+    }
+    _ = try queue.store.enqueue(batch: nil) { inserter in
+        for index in 0..<100_000 { try inserter.insert(NewJob(handler: "echo", input: "live \(index)")) }
+    }
+    let fileBefore = try queue.database.space().fileBytes + queue.database.space().walBytes
+    // The neighbour: a claim and a heartbeat every 20 ms on its own connection, timed.
+    let neighbour = SQLiteJobStore(database: try SQLiteDatabase(path: home.databasePath, migrations: AgentQueue.migrations))
+    let done = DispatchSemaphore(value: 0)
+    final class Longest: @unchecked Sendable { var milliseconds = 0.0; var rounds = 0 }
+    let longest = Longest()
+    Thread.detachNewThread {
+        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            let elapsed = (try? seconds {
+                let now = Timestamp.now
+                _ = try neighbour.exchange(ExchangeRequest(workerID: "bench", now: now, claimLimit: 1, leaseMilliseconds: 30_000))
+                _ = try neighbour.heartbeat(workerID: "bench", leaseUntil: now.adding(milliseconds: 30_000))
+            }) ?? 0
+            longest.milliseconds = max(longest.milliseconds, elapsed * 1000)
+            longest.rounds += 1
+        }
+        done.signal()
+    }
+    var report = PruneReport()
+    let elapsed = try seconds {
+        report = try queue.store.pruneFinishedJobs(finishedBefore: .now, dryRun: false) { _ in }
+    }
+    var vacuum = (pages: 0, largestHoldMilliseconds: 0.0)
+    let vacuumElapsed = try seconds { vacuum = try queue.database.incrementalVacuum() }
+    done.signal()
+    done.wait()
+    let fileAfter = try queue.database.space().fileBytes
+    print("prune: \(report.jobs) finished jobs in \(String(format: "%.3f", elapsed)) s = \(rate(report.jobs, elapsed)) jobs/s, "
+        + "\(report.transactions) transactions, largest write-lock hold \(String(format: "%.1f", report.largestWriteHoldMilliseconds)) ms")
+    print("vacuum: \(vacuum.pages) pages in \(String(format: "%.3f", vacuumElapsed)) s, largest write-lock hold "
+        + "\(String(format: "%.1f", vacuum.largestHoldMilliseconds)) ms; file \(fileBefore / 1_000_000) MB -> \(fileAfter / 1_000_000) MB")
+    print("beside it: \(longest.rounds) claim+heartbeat round trips, the slowest \(String(format: "%.1f", longest.milliseconds)) ms")
+    try? FileManager.default.removeItem(at: home.root)
 }

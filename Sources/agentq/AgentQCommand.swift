@@ -12,7 +12,10 @@ struct AgentQCommand: ParsableCommand {
             State lives in --home DIR, else $AGENTQ_HOME, else ~/.agentq: the SQLite database,
             results/<job_id>.json for every finished job, and the agents' workspaces.
             """,
-        subcommands: [Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self, Sessions.self, Run.self, Schedules.self]
+        subcommands: [
+            Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self, Sessions.self, Run.self, Schedules.self, Prune.self,
+            Stats.self, Config.self,
+        ]
     )
 }
 

@@ -190,3 +190,78 @@ public final class SQLiteSessionStore: SessionStore {
         return expired
     }
 }
+
+// MARK: - Retention
+
+extension SQLiteSessionStore {
+    /// Messages deleted per transaction when a long history is pruned.
+    static let pruneMessagesPerTransaction = 2000
+
+    /// Sessions that are over and were last active before `?`.
+    static let closed = "status IN ('ended', 'timeout') AND last_active_at < ?"
+
+    static let messageBytes = """
+        (LENGTH(CAST(content AS BLOB)) + IFNULL(LENGTH(CAST(tool_calls AS BLOB)), 0) + 80)
+        """
+
+    public func pruneClosedSessions(endedBefore: Timestamp, dryRun: Bool) throws -> SessionPruneReport {
+        let cutoff = endedBefore.milliseconds
+        var report = SessionPruneReport()
+        if dryRun {
+            return try database.read(retryTransient: true) { db in
+                report.sessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sessions WHERE \(Self.closed)", arguments: [cutoff]) ?? 0
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*), IFNULL(SUM(\(Self.messageBytes)), 0) FROM session_messages
+                    WHERE session_id IN (SELECT id FROM sessions WHERE \(Self.closed))
+                    """, arguments: [cutoff])
+                report.messages = row?[0] ?? 0
+                report.bytes = (row?[1] ?? 0) + Int64(report.sessions) * 200
+                return report
+            }
+        }
+        let ids = try database.read(retryTransient: true) { db in
+            try String.fetchAll(db, sql: "SELECT id FROM sessions WHERE \(Self.closed)", arguments: [cutoff])
+        }
+        for id in ids {
+            // The row first (checked again: a timed-out session may have been resumed since),
+            // then its history in chunks: a pruned ID cannot be resumed half-deleted.
+            let (removed, hold) = try database.timedWrite { db in
+                try db.execute(sql: "DELETE FROM sessions WHERE id = ? AND \(Self.closed)", arguments: [id, cutoff])
+                return db.changesCount > 0
+            }
+            report.largestWriteHoldMilliseconds = max(report.largestWriteHoldMilliseconds, hold)
+            guard removed else { continue }
+            report.sessions += 1
+            report.bytes += 200
+            try deleteMessages(sessionID: id, report: &report)
+        }
+        return report
+    }
+
+    private func deleteMessages(sessionID: String, report: inout SessionPruneReport) throws {
+        while true {
+            let (deleted, hold) = try database.timedWrite { db -> (Int, Int64) in
+                let bytes = try Int64.fetchAll(db, sql: """
+                    DELETE FROM session_messages WHERE rowid IN (
+                        SELECT rowid FROM session_messages WHERE session_id = ? LIMIT ?)
+                    RETURNING \(Self.messageBytes)
+                    """, arguments: [sessionID, Self.pruneMessagesPerTransaction])
+                return (bytes.count, bytes.reduce(0, +))
+            }
+            report.largestWriteHoldMilliseconds = max(report.largestWriteHoldMilliseconds, hold)
+            report.messages += deleted.0
+            report.bytes += deleted.1
+            if deleted.0 < Self.pruneMessagesPerTransaction { return }
+        }
+    }
+
+    public func countsByStatus() throws -> [SessionStatus: Int] {
+        try database.read(retryTransient: true) { db in
+            var counts: [SessionStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM sessions GROUP BY status") {
+                if let status = SessionStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
+    }
+}

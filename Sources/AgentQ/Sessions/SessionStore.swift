@@ -21,4 +21,12 @@ public protocol SessionStore: Sendable {
     /// Closes idle sessions not active since `idleTimeout` before `now` (per agent or the default).
     /// - returns: the sessions it closed.
     func expireIdleSessions(now: Timestamp, timeoutMilliseconds: (String) -> Int64) throws -> [SessionRecord]
+    /// Deletes sessions that ended or timed out and were last active before `endedBefore`,
+    /// with their whole history, in short transactions; the session row goes first, so an ID
+    /// being pruned can no longer be resumed. Active, idle, paused and errored sessions stay.
+    /// - parameter dryRun: count what would go, delete nothing.
+    /// - throws: ``JobQueue/StoreError``.
+    func pruneClosedSessions(endedBefore: Timestamp, dryRun: Bool) throws -> SessionPruneReport
+    /// How many sessions are in each status.
+    func countsByStatus() throws -> [SessionStatus: Int]
 }

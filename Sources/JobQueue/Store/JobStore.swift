@@ -58,6 +58,34 @@ public protocol JobStore: Sendable {
     /// Puts failed or cancelled jobs back in the queue with fresh attempts.
     func retry(ids: [String], now: Timestamp) throws -> [RetryOutcome]
 
+    /// Deletes finished jobs (succeeded, failed, cancelled) that finished before `finishedBefore`
+    /// and whose result reached the sink, with their attempt errors, then the batches left
+    /// with no job. Queued, running and staged jobs, and finished ones still to be delivered,
+    /// are never touched.
+    ///
+    /// Works in short transactions (a few thousand rows at most, sized to hold the write lock
+    /// for about ten milliseconds), so other processes' heartbeats and claims barely wait.
+    /// Each removed job's ID stays answerable by ``prunedAt(jobID:)``.
+    ///
+    /// ```swift
+    /// let report = try store.pruneFinishedJobs(finishedBefore: .now.adding(milliseconds: -7 * 86_400_000),
+    ///                                          dryRun: false) { pruned in removeFiles(of: pruned) }
+    /// ```
+    /// - parameter dryRun: count what would go (``PruneReport/jobs``, ``PruneReport/bytes``, …), delete nothing.
+    /// - parameter onPruned: called after each committed transaction with the jobs it removed.
+    /// - throws: a ``StoreError``, or what `onPruned` throws (what was committed stays pruned).
+    func pruneFinishedJobs(
+        finishedBefore: Timestamp, dryRun: Bool, onPruned: ([PrunedJob]) throws -> Void
+    ) throws -> PruneReport
+
+    /// When the job with this ID was pruned; nil if it exists or was never known.
+    /// - throws: a ``StoreError``.
+    func prunedAt(jobID: String) throws -> Timestamp?
+
+    /// Jobs per status, batches, and the oldest finished job: what `agentq stats` shows.
+    /// - throws: a ``StoreError``.
+    func summary() throws -> StoreSummary
+
     func job(id: String) throws -> Job?
     func jobs(matching filter: JobFilter) throws -> [Job]
     func attempts(ofJob id: String) throws -> [AttemptRecord]

@@ -51,6 +51,13 @@ public final class SQLiteDatabase: Sendable {
             // can take back the last transactions. The larger page cache keeps a submission's
             // chunk from spilling pages mid-transaction.
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
+            // Freed pages can be given back to the file system (``incrementalVacuum()``) only if
+            // the file was made that way, before its first page is written (switching to WAL
+            // writes it): so here, on a file with no page yet. An older home keeps its mode
+            // until ``vacuum()`` rewrites it.
+            if try Int.fetchOne(db, sql: "PRAGMA page_count") == 0 {
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            }
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)

@@ -85,6 +85,18 @@ public final class SQLiteJobStore: JobStore {
             ALTER TABLE batches ADD COLUMN touched_at INTEGER;
             CREATE INDEX batches_not_live ON batches (state) WHERE state != 'live';
             """),
+        SQLiteMigration("jobqueue-4-pruned-ranges", sql: """
+            -- One row per prune transaction: the lowest and highest ID it removed, so `jobs get`
+            -- can say "pruned" rather than "not found" (job IDs are time-sortable) for the cost
+            -- of one small row per few thousand jobs.
+            CREATE TABLE pruned_job_ranges (
+                first_id TEXT NOT NULL,
+                last_id TEXT NOT NULL,
+                jobs INTEGER NOT NULL,
+                pruned_at INTEGER NOT NULL
+            );
+            CREATE INDEX pruned_job_ranges_first ON pruned_job_ranges (first_id);
+            """),
     ]
 
     static let columns = """
@@ -674,7 +686,7 @@ public final class SQLiteJobStore: JobStore {
         try read { db in try Self.counts(batchID: batchID, db: db) }
     }
 
-    private static func counts(batchID: String?, db: Database) throws -> JobCounts {
+    static func counts(batchID: String?, db: Database) throws -> JobCounts {
         let rows: [Row]
         if let batchID {
             rows = try Row.fetchAll(

@@ -1,0 +1,101 @@
+import AgentQ
+import AgentQTesting
+import Foundation
+import JobQueue
+import Testing
+
+@Suite("Retention policy and closed sessions")
+struct RetentionTests {
+    static let day: Int64 = 86_400_000
+
+    /// Ten echo jobs, finished and delivered two days before `now`.
+    func addOldFinishedJobs(_ test: TestQueue, now: Timestamp) throws {
+        _ = try test.store.enqueue(batch: NewBatch(source: "old")) { inserter in
+            for index in 0..<10 { try inserter.insert(NewJob(handler: "echo", input: "\(index)")) }
+        }
+        try test.queue.database.write { db, _ in
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'succeeded', finished_at = ?, delivery_pending = 0",
+                arguments: [now.milliseconds - 2 * Self.day])
+        }
+    }
+
+    @Test("the policy runs once an hour across several processes' connections, and not at all when unset")
+    func policyRunsOncePerHour() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let now = Timestamp.now
+        try addOldFinishedJobs(test, now: now)
+        // Four connections to the home, as four worker processes have.
+        let queues = try [test.queue] + (0..<3).map { _ in try AgentQueue(home: test.home) }
+        let retentions = queues.map(Retention.init(queue:))
+        #expect(try retentions[0].applyPolicyIfDue(now: now) == nil, "with no policy set, nothing may run")
+        #expect(try test.store.summary().counts.succeeded == 10)
+
+        try test.queue.settings.set(RetentionPolicy.Key.finished.rawValue, "1d")
+        /// How many of the four, all asking at `at` from threads of their own, ran the policy.
+        func runs(at: Timestamp) -> Int {
+            let ran = SharedCount()
+            DispatchQueue.concurrentPerform(iterations: retentions.count * 2) { index in
+                if (try? retentions[index % retentions.count].applyPolicyIfDue(now: at)) != nil { ran.add() }
+            }
+            return ran.value
+        }
+        #expect(runs(at: now) == 1)
+        #expect(try test.store.summary().counts.succeeded == 0, "the run pruned nothing")
+        #expect(runs(at: now.adding(milliseconds: 59 * 60_000)) == 0, "the policy ran again within the hour")
+        #expect(runs(at: now.adding(milliseconds: 61 * 60_000)) == 1)
+    }
+
+    @Test("ended and timed-out sessions go with their history; open ones and recent ones stay")
+    func closedSessionsArePruned() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let now = Timestamp.now, old = now.adding(milliseconds: -2 * Self.day)
+        let statuses: [(String, SessionStatus, Timestamp)] = [
+            ("ended-old", .ended, old), ("timeout-old", .timeout, old), ("idle-old", .idle, old),
+            ("ended-new", .ended, now),
+        ]
+        for (id, status, at) in statuses {
+            try test.queue.sessions.create(SessionRecord(
+                id: id, agent: "echo", status: status, workdir: "/nonexistent", managedWorkdir: false, createdAt: at,
+                lastActiveAt: at))
+            for index in 0..<3 {
+                try test.queue.sessions.append(
+                    SessionMessage(jobID: nil, message: ChatMessage(role: .user, content: "m\(index)"), createdAt: at),
+                    sessionID: id)
+            }
+        }
+        let request = PruneRequest(sessionsEndedBefore: try RetentionAge(parsing: "1d", option: "test"))
+        var dryRun = request
+        dryRun.dryRun = true
+        let dry = try Retention(queue: test.queue).prune(dryRun, now: now)
+        #expect(try test.queue.sessions.countsByStatus().values.reduce(0, +) == 4, "a dry run deleted sessions")
+        let report = try Retention(queue: test.queue).prune(request, now: now)
+        #expect(report.sessions?.sessions == 2 && report.sessions?.messages == 6)
+        #expect(dry.sessions?.sessions == 2 && dry.sessions?.messages == 6)
+        for id in ["ended-old", "timeout-old"] {
+            #expect(try test.queue.sessions.session(id: id) == nil)
+            #expect(try test.queue.sessions.messages(sessionID: id, last: nil).isEmpty)
+        }
+        for id in ["idle-old", "ended-new"] {
+            #expect(try test.queue.sessions.messages(sessionID: id, last: nil).count == 3, "\(id) lost its history")
+        }
+    }
+}
+
+/// A counter shared by threads.
+final class SharedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
+}
