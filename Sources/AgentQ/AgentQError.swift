@@ -12,6 +12,10 @@ public struct AgentQError: Error, Sendable, CustomStringConvertible {
         /// A session ID or agent name that breaks ``Name``'s rule.
         case invalidName = "invalid_name"
         case notFound = "not_found"
+        /// A cron expression, interval or time zone of a schedule that cannot be used.
+        case invalidSchedule = "invalid_schedule"
+        /// A schedule of that name exists (`schedules add --replace` replaces it).
+        case alreadyExists = "already_exists"
         case io
     }
 

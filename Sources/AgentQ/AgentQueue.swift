@@ -16,6 +16,7 @@ public final class AgentQueue: Sendable {
     public let sessions: any SessionStore
     public let budgets: any BatchBudgetStore
     public let rateLimits: any RateLimitStore
+    public let schedules: any ScheduleStore
     public let results: ResultWriter
     /// Small named settings shared by every process (the retention policy).
     public let settings: SQLiteSettingsStore
@@ -32,6 +33,7 @@ public final class AgentQueue: Sendable {
         sessions = SQLiteSessionStore(database: database)
         budgets = SQLiteBatchBudgetStore(database: database)
         rateLimits = SQLiteRateLimitStore(database: database)
+        schedules = SQLiteScheduleStore(database: database, jobs: SQLiteJobStore(database: database), agents: agents)
         results = ResultWriter(directory: home.resultsDirectory)
         settings = SQLiteSettingsStore(database: database)
     }
@@ -39,6 +41,7 @@ public final class AgentQueue: Sendable {
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
         + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteSettingsStore.migrations
+        + SQLiteScheduleStore.migrations
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
@@ -51,10 +54,15 @@ public final class AgentQueue: Sendable {
         var options = options
         let sessionManager = SessionManager(queue: self)
         let retention = Retention(queue: self)
+        // Every worker of the whole queue fires due schedules (the store makes each tick fire
+        // once among them); one scoped to a batch or a session's lane runs in the foreground
+        // for a user and leaves them to those.
+        let firer = options.scope == .all ? ScheduleFirer(schedules: schedules) : nil
         let log = options.log
         options.maintenance = {
             sessionManager.expireIdleSessions()
             retention.applyPolicyInBackgroundIfDue(log: log)
+            firer?.fireDueInBackground(log: log)
         }
         return WorkerPool(
             store: store,

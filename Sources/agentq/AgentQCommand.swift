@@ -13,8 +13,8 @@ struct AgentQCommand: ParsableCommand {
             results/<job_id>.json for every finished job, and the agents' workspaces.
             """,
         subcommands: [
-            Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self, Sessions.self, Run.self, Prune.self, Stats.self,
-            Config.self,
+            Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self, Sessions.self, Run.self, Schedules.self, Prune.self,
+            Stats.self, Config.self,
         ]
     )
 }

@@ -13,6 +13,10 @@ public struct SubmitOptions: Sendable {
     /// The whole batch's spend caps: reaching one stops the batch from starting new jobs.
     public var batchMaxCostUSD: Double?
     public var batchMaxTokensTotal: Int?
+    /// The session of lines that name none (a schedule's `--session`); nil: no session.
+    public var defaultSession: String? = nil
+    /// Refuse lines with `run_at` (a schedule's lines run when it fires).
+    public var refusesRunAt = false
 
     public init(
         source: String, defaultAgent: String = "echo", defaultPriority: Int = 0, defaultMaxAttempts: Int = 3,

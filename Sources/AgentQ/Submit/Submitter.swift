@@ -23,6 +23,27 @@ public struct Submitter: Sendable {
 
     /// - throws: ``SubmitRejected`` listing every bad line, or a ``JobQueue/StoreError``.
     public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
+        let prepared = try prepare(data, options: options)
+        let batch = NewBatch(source: options.source)
+        if options.batchMaxCostUSD != nil || options.batchMaxTokensTotal != nil {
+            // Before the jobs exist, so no worker can start one without seeing the cap.
+            try budgets?.setBudget(BatchBudget(
+                batchID: batch.id, maxCostUSD: options.batchMaxCostUSD, maxTokensTotal: options.batchMaxTokensTotal))
+        }
+        let summary = try store.enqueue(batch: batch) { inserter in
+            for job in prepared.jobs { try inserter.insert(job) }
+        }
+        return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: prepared.skipped)
+    }
+
+    /// Checks every line of a bulk file and turns the good ones into jobs, without enqueuing
+    /// anything (a schedule stores a file checked this way, and makes its jobs at each fire).
+    ///
+    /// ```swift
+    /// let (jobs, skipped) = try submitter.prepare(data, options: SubmitOptions(source: "prompts.jsonl"))
+    /// ```
+    /// - throws: ``SubmitRejected`` listing every bad line, or a ``JobQueue/StoreError``.
+    public func prepare(_ data: Data, options: SubmitOptions) throws -> (jobs: [NewJob], skipped: [InvalidLine]) {
         let entries = BulkFileParser.parse(data, source: options.source)
         guard !entries.isEmpty else {
             throw SubmitRejected(invalidLines: [], fileProblem: "\(options.source): no jobs (the file has no lines)")
@@ -38,12 +59,16 @@ public struct Submitter: Sendable {
             case .line(let line):
                 let agent = line.agent ?? options.defaultAgent
                 if knownAgents[agent] == nil { knownAgents[agent] = try agents.agent(named: agent) != nil }
-                if knownAgents[agent] == true {
-                    lines.append(line)
-                } else {
+                if knownAgents[agent] != true {
                     invalid.append(InvalidLine(
                         source: options.source, line: line.lineNumber,
                         reason: "unknown agent '\(agent)' (add it with: agentq agents add FILE.json)"))
+                } else if options.refusesRunAt && line.runAt != nil {
+                    invalid.append(InvalidLine(
+                        source: options.source, line: line.lineNumber,
+                        reason: "\"run_at\" cannot be used here (a scheduled line runs when its schedule fires)"))
+                } else {
+                    lines.append(line)
                 }
             }
         }
@@ -53,21 +78,13 @@ public struct Submitter: Sendable {
         guard !lines.isEmpty else {
             throw SubmitRejected(invalidLines: invalid, fileProblem: "\(options.source): no valid lines; nothing was enqueued")
         }
-        let batch = NewBatch(source: options.source)
-        if options.batchMaxCostUSD != nil || options.batchMaxTokensTotal != nil {
-            // Before the jobs exist, so no worker can start one without seeing the cap.
-            try budgets?.setBudget(BatchBudget(
-                batchID: batch.id, maxCostUSD: options.batchMaxCostUSD, maxTokensTotal: options.batchMaxTokensTotal))
+        let jobs = lines.map { line in
+            NewJob(
+                customID: line.customID, lane: line.session ?? options.defaultSession, handler: line.agent ?? options.defaultAgent,
+                input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
+                runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
+                options: SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions)
         }
-        let summary = try store.enqueue(batch: batch) { inserter in
-            for line in lines {
-                try inserter.insert(NewJob(
-                    customID: line.customID, lane: line.session, handler: line.agent ?? options.defaultAgent,
-                    input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
-                    runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
-                    options: SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions))
-            }
-        }
-        return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: invalid)
+        return (jobs, invalid)
     }
 }

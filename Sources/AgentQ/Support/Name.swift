@@ -14,6 +14,7 @@ public enum Name {
     public enum Kind: String, Sendable {
         case session
         case agent
+        case schedule
     }
 
     /// The longest name allowed.

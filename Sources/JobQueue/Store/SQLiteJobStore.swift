@@ -178,6 +178,36 @@ public final class SQLiteJobStore: JobStore {
         return EnqueueSummary(batchID: batch.id, count: inserter.count)
     }
 
+    /// Inserts a small batch in one transaction together with the caller's own writes, so both
+    /// commit or neither does.
+    ///
+    /// `alongWith` runs first, inside the transaction; it returns whether the batch should be
+    /// inserted. Its own writes commit either way (it can record why it declined), and roll
+    /// back with the batch if anything throws. The engine knows nothing of what it writes: a
+    /// layer above uses this to move its own state (a schedule's next tick) in the same commit
+    /// as the jobs that state stands for. Meant for a handful of jobs: they hold the write lock.
+    ///
+    /// ```swift
+    /// let summary = try store.enqueue(batch: NewBatch(source: "schedule:nightly"), jobs: jobs) { db in
+    ///     try db.execute(sql: "UPDATE schedules SET next_run_at = ? WHERE name = ? AND next_run_at = ?", arguments: [...])
+    ///     return db.changesCount == 1   // another process fired it first: no batch
+    /// }
+    /// ```
+    /// - returns: the batch and its job count, or nil when `alongWith` declined.
+    /// - throws: what `alongWith` throws, or a ``StoreError``.
+    public func enqueue(batch: NewBatch, jobs: [NewJob], alongWith body: (Database) throws -> Bool) throws -> EnqueueSummary? {
+        try database.write(retryTransient: true) { (db, _) -> EnqueueSummary? in
+            guard try body(db) else { return nil }
+            let now = Timestamp.now.milliseconds
+            try db.execute(
+                sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
+                arguments: [batch.id, batch.source, now])
+            try SQLiteJobInserter.write(
+                jobs.map { (id: SortableID.make(prefix: "job_"), job: $0) }, status: "queued", batchID: batch.id, now: now, db: db)
+            return EnqueueSummary(batchID: batch.id, count: jobs.count)
+        }
+    }
+
     /// Writes one chunk of a loading batch as `staged` jobs, which no claim sees.
     /// - parameter thenCommit: the last chunk: mark the batch `committing` in the same transaction.
     private func writeStagedChunk(

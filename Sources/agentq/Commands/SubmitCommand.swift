@@ -55,38 +55,12 @@ extension AgentQCommand {
 
         func run() throws {
             let queue = try global.openQueue()
-            let data: Data
-            if file == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                guard let contents = FileManager.default.contents(atPath: file) else {
-                    Terminal.error("cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied or not a file" : "no such file")")
-                    throw ExitCode.failure
-                }
-                data = contents
-            }
+            let data = try readPromptFile(file)
             let options = SubmitOptions(
                 source: file, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts,
                 skipInvalid: skipInvalid, batchMaxCostUSD: maxCostUSD, batchMaxTokensTotal: maxTokensTotal)
-            let report: SubmitReport
-            do {
-                report = try queue.submit(data, options: options)
-            } catch let rejected as SubmitRejected {
-                if let problem = rejected.fileProblem { Terminal.error(problem) }
-                let shown = rejected.invalidLines.prefix(100)
-                for line in shown { Terminal.err(line.description) }
-                if rejected.invalidLines.count > shown.count {
-                    Terminal.err("… and \(rejected.invalidLines.count - shown.count) more invalid lines")
-                }
-                if rejected.fileProblem == nil {
-                    Terminal.error(
-                        "\(file): \(rejected.invalidLines.count) invalid line(s); nothing was enqueued "
-                            + "(--skip-invalid enqueues the valid ones)")
-                }
-                throw ExitCode.failure
-            } catch {
-                _ = try reportingErrors { throw error }
-                throw ExitCode.failure
+            let report = try checkedSubmission(file: file, nothingWas: "enqueued") {
+                try queue.submit(data, options: options)
             }
             for line in report.skipped { Terminal.err("skipped \(line.description)") }
             if json {
@@ -114,5 +88,41 @@ extension AgentQCommand {
             }
             if counts.failed > 0 { throw ExitCode.failure }
         }
+    }
+}
+
+/// A prompt file's bytes, or standard input's for `-`.
+/// - throws: `ExitCode.failure` after saying why the file cannot be read.
+func readPromptFile(_ file: String) throws -> Data {
+    if file == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let contents = FileManager.default.contents(atPath: file) else {
+        Terminal.error("cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied or not a file" : "no such file")")
+        throw ExitCode.failure
+    }
+    return contents
+}
+
+/// Runs `body`, which checks a bulk file; a rejected file is reported as `FILE:LINE: reason`
+/// lines (the first 100) and a summary saying nothing was `verb` (enqueued, stored).
+/// - throws: `ExitCode.failure` once the error is printed.
+func checkedSubmission<T>(file: String, nothingWas verb: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let rejected as SubmitRejected {
+        if let problem = rejected.fileProblem { Terminal.error(problem) }
+        let shown = rejected.invalidLines.prefix(100)
+        for line in shown { Terminal.err(line.description) }
+        if rejected.invalidLines.count > shown.count {
+            Terminal.err("… and \(rejected.invalidLines.count - shown.count) more invalid lines")
+        }
+        if rejected.fileProblem == nil {
+            Terminal.error(
+                "\(file): \(rejected.invalidLines.count) invalid line(s); nothing was \(verb)"
+                    + (verb == "enqueued" ? " (--skip-invalid enqueues the valid ones)" : ""))
+        }
+        throw ExitCode.failure
+    } catch {
+        _ = try reportingErrors { throw error }
+        throw ExitCode.failure
     }
 }
