@@ -5,7 +5,7 @@ import JobQueue
 ///
 /// ```swift
 /// let queue = try AgentQueue(home: AgentQHome.resolve(explicit: nil))
-/// let report = try queue.submit(Data(contentsOf: url), options: SubmitOptions(source: url.path))
+/// let report = try queue.submit(fileAt: url, options: SubmitOptions(source: url.path))
 /// try queue.makeWorker(WorkerOptions(mode: .drain)).run()
 /// ```
 public final class AgentQueue: Sendable {
@@ -44,6 +44,24 @@ public final class AgentQueue: Sendable {
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
     public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
         try Submitter(store: store, agents: agents, budgets: budgets).submit(data, options: options)
+    }
+
+    /// Enqueues the bulk prompt file at `url` as one batch, reading it a chunk at a time: memory
+    /// stays that of one chunk whatever the file's size.
+    ///
+    /// ```swift
+    /// let report = try queue.submit(fileAt: url, options: SubmitOptions(source: url.path))
+    /// ```
+    /// - throws: ``SubmitRejected`` with every bad line or why the file cannot be read, or a
+    ///   ``JobQueue/StoreError``; either way nothing was enqueued.
+    public func submit(fileAt url: URL, options: SubmitOptions) throws -> SubmitReport {
+        try submit(BulkFileReader(contentsOf: url, source: options.source), options: options)
+    }
+
+    /// Enqueues what `reader` reads (a file, standard input, bytes) as one batch.
+    /// - throws: ``SubmitRejected`` or a ``JobQueue/StoreError``; either way nothing was enqueued.
+    public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
+        try Submitter(store: store, agents: agents, budgets: budgets).submit(reader, options: options)
     }
 
     /// A worker pool that runs agent turns and writes result files.

@@ -142,6 +142,11 @@ public final class SQLiteJobStore: JobStore {
     /// process died); any worker's maintenance then finishes or removes it.
     public static let abandonedAfterMilliseconds: Int64 = 60_000
 
+    /// The writer's page cache, in KiB, while a batch loads: its rows only pass through, and the
+    /// connection's usual 64 MiB cache, filled by them, took a million-line submission to 125 MB
+    /// of resident memory (52 MB with this, in the same time).
+    static let loadingCacheKiB = 8192
+
     public func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
         let now = Timestamp.now.milliseconds
         guard let batch else {
@@ -151,6 +156,12 @@ public final class SQLiteJobStore: JobStore {
             try write { db in try SQLiteJobInserter.write(inserter.buffered, status: "queued", batchID: nil, now: now, db: db) }
             return EnqueueSummary(batchID: nil, count: inserter.count)
         }
+        let usualCache = try database.pool.writeWithoutTransaction { db in
+            let usual = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -Self.loadingCacheKiB
+            try db.execute(sql: "PRAGMA cache_size = \(-Self.loadingCacheKiB)")
+            return usual
+        }
+        defer { try? database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = \(usualCache)") } }
         var staging = false
         let inserter = SQLiteJobInserter(chunkRows: Self.rowsPerTransaction) { rows in
             try self.writeStagedChunk(rows, batch: batch, first: !staging, now: now)

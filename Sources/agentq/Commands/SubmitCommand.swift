@@ -9,8 +9,9 @@ extension AgentQCommand {
             abstract: "Enqueue a bulk prompt file (JSONL, one job per line) as one batch.",
             discussion: """
                 Each line is {"input": "...", "custom_id"?, "agent"?, "session"?, "priority"?, "run_at"?,
-                "max_attempts"?, "metadata"?}, or an OpenAI Batch API request line. The whole file goes in
-                one transaction: a bad line rejects it (FILE:LINE: reason) unless --skip-invalid is given.
+                "max_attempts"?, "metadata"?}, or an OpenAI Batch API request line. The file is read as it is
+                written, in short transactions, and goes live at once when the last line is in: a bad line
+                anywhere rejects it (FILE:LINE: reason), nothing enqueued, unless --skip-invalid is given.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -55,22 +56,16 @@ extension AgentQCommand {
 
         func run() throws {
             let queue = try global.openQueue()
-            let data: Data
-            if file == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            } else {
-                guard let contents = FileManager.default.contents(atPath: file) else {
-                    Terminal.error("cannot read \(file): \(FileManager.default.fileExists(atPath: file) ? "permission denied or not a file" : "no such file")")
-                    throw ExitCode.failure
-                }
-                data = contents
-            }
             let options = SubmitOptions(
                 source: file, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts,
                 skipInvalid: skipInvalid, batchMaxCostUSD: maxCostUSD, batchMaxTokensTotal: maxTokensTotal)
             let report: SubmitReport
             do {
-                report = try queue.submit(data, options: options)
+                // Read a chunk at a time: a file of any size needs the memory of one chunk.
+                let reader = file == "-"
+                    ? try BulkFileReader(fileDescriptor: STDIN_FILENO, source: file)
+                    : try BulkFileReader(contentsOf: URL(fileURLWithPath: file), source: file)
+                report = try queue.submit(reader, options: options)
             } catch let rejected as SubmitRejected {
                 if let problem = rejected.fileProblem { Terminal.error(problem) }
                 let shown = rejected.invalidLines.prefix(100)
