@@ -19,6 +19,8 @@ public final class AgentQueue: Sendable {
     public let results: ResultWriter
     /// Small named settings shared by every process (the retention policy).
     public let settings: SQLiteSettingsStore
+    /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
+    public let wake: any WakeSignal
 
     /// Opens (creating when missing) the home directory and its database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
@@ -27,7 +29,8 @@ public final class AgentQueue: Sendable {
         self.home = home
         database = try SQLiteDatabase(
             path: home.databasePath, migrations: Self.migrations)
-        store = SQLiteJobStore(database: database)
+        wake = UnixSocketWakeSignal(directory: home.wakeDirectory)
+        store = SQLiteJobStore(database: database, wake: wake)
         agents = SQLiteAgentStore(database: database)
         sessions = SQLiteSessionStore(database: database)
         budgets = SQLiteBatchBudgetStore(database: database)
@@ -67,6 +70,7 @@ public final class AgentQueue: Sendable {
     /// A worker pool that runs agent turns and writes result files.
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
+        if options.wake == nil { options.wake = wake }
         let sessionManager = SessionManager(queue: self)
         let retention = Retention(queue: self)
         let log = options.log
