@@ -84,8 +84,8 @@ public final class BulkFileReader {
         var descriptor = fileDescriptor
         var ownsDescriptor = closeWhenDone
         if fstat(fileDescriptor, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            defer { if closeWhenDone { close(fileDescriptor) } }
             descriptor = try Self.spool(fileDescriptor, source: source, chunkSize: chunkSize)
-            if closeWhenDone { close(fileDescriptor) }
             ownsDescriptor = true
         }
         self.init(source: source, chunkSize: chunkSize, release: { if ownsDescriptor { close(descriptor) } }) { target in
