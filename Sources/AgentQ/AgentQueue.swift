@@ -5,7 +5,7 @@ import JobQueue
 ///
 /// ```swift
 /// let queue = try AgentQueue(home: AgentQHome.resolve(explicit: nil))
-/// let report = try queue.submit(Data(contentsOf: url), options: SubmitOptions(source: url.path))
+/// let report = try queue.submit(fileAt: url, options: SubmitOptions(source: url.path))
 /// try queue.makeWorker(WorkerOptions(mode: .drain)).run()
 /// ```
 public final class AgentQueue: Sendable {
@@ -20,6 +20,8 @@ public final class AgentQueue: Sendable {
     public let results: ResultWriter
     /// Small named settings shared by every process (the retention policy).
     public let settings: SQLiteSettingsStore
+    /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
+    public let wake: any WakeSignal
 
     /// Opens (creating when missing) the home directory and its database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
@@ -28,7 +30,8 @@ public final class AgentQueue: Sendable {
         self.home = home
         database = try SQLiteDatabase(
             path: home.databasePath, migrations: Self.migrations)
-        store = SQLiteJobStore(database: database)
+        wake = UnixSocketWakeSignal(directory: home.wakeDirectory)
+        store = SQLiteJobStore(database: database, wake: wake)
         agents = SQLiteAgentStore(database: database)
         sessions = SQLiteSessionStore(database: database)
         budgets = SQLiteBatchBudgetStore(database: database)
@@ -49,9 +52,28 @@ public final class AgentQueue: Sendable {
         try Submitter(store: store, agents: agents, budgets: budgets).submit(data, options: options)
     }
 
+    /// Enqueues the bulk prompt file at `url` as one batch, reading it a chunk at a time: memory
+    /// stays that of one chunk whatever the file's size.
+    ///
+    /// ```swift
+    /// let report = try queue.submit(fileAt: url, options: SubmitOptions(source: url.path))
+    /// ```
+    /// - throws: ``SubmitRejected`` with every bad line or why the file cannot be read, or a
+    ///   ``JobQueue/StoreError``; either way nothing was enqueued.
+    public func submit(fileAt url: URL, options: SubmitOptions) throws -> SubmitReport {
+        try submit(BulkFileReader(contentsOf: url, source: options.source), options: options)
+    }
+
+    /// Enqueues what `reader` reads (a file, standard input, bytes) as one batch.
+    /// - throws: ``SubmitRejected`` or a ``JobQueue/StoreError``; either way nothing was enqueued.
+    public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
+        try Submitter(store: store, agents: agents, budgets: budgets).submit(reader, options: options)
+    }
+
     /// A worker pool that runs agent turns and writes result files.
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
+        if options.wake == nil { options.wake = wake }
         let sessionManager = SessionManager(queue: self)
         let retention = Retention(queue: self)
         // Every worker of the whole queue fires due schedules (the store makes each tick fire

@@ -81,6 +81,32 @@ func run(_ command: String, _ arguments: [String], home: String) throws -> Int32
     return process.terminationStatus
 }
 
+/// Runs the agentq binary and returns its exit status, wall time and peak resident memory.
+///
+/// The peak is the child's own `VmHWM`, read every 5 ms while it runs: `wait4`'s `ru_maxrss`
+/// would report this (large) process's peak instead, which a spawned child inherits at exec.
+func runMeasured(_ command: String, _ arguments: [String], home: String) throws -> (status: Int32, seconds: Double, maxRSSMB: Double) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: command)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(["AGENTQ_HOME": home]) { $1 }
+    process.standardOutput = FileHandle.nullDevice
+    let start = DispatchTime.now().uptimeNanoseconds
+    try process.run()
+    var peakKB = 0.0
+    while process.isRunning {
+        if let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        {
+            peakKB = max(peakKB, kilobytes)
+        }
+        usleep(5000)
+    }
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return (process.terminationStatus, elapsed, peakKB / 1024)
+}
+
 let bench = Bench.parse(CommandLine.arguments)
 print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy")
 
@@ -127,6 +153,80 @@ for workers in [1, 4, 16] {
         print("engine \(String(workers).padding(toLength: 2, withPad: " ", startingAt: 0)) workers, prefetch \(prefetchText.padding(toLength: 4, withPad: " ", startingAt: 0)): \(summary.succeeded) jobs in \(String(format: "%.3f", elapsed)) s = \(rate(summary.succeeded, elapsed)) jobs/s")
         try? FileManager.default.removeItem(at: home.root)
     }
+}
+
+// 2. Speed at scale: run_at lines against plain ones, a million lines' peak memory, pickup latency.
+if let binary = bench.agentqBinary {
+    let lines = 200_000
+    var plain = "", timed = ""
+    for index in 0..<lines {
+        plain += #"{"custom_id": "row-\#(index)", "input": "Summarise item number \#(index) in one sentence.", "priority": 1}"# + "\n"
+        let second = String(format: "%02d:%02d.%03d", index / 60 % 60, index % 60, index % 1000)
+        timed += #"{"custom_id": "row-\#(index)", "input": "Summarise item number \#(index) in one sentence.", "run_at": "2026-11-21T15:\#(second)Z"}"# + "\n"
+    }
+    var elapsed: [String: Double] = [:]
+    for (name, text) in [("plain", plain), ("run_at", timed)] {
+        let home = try freshHome()
+        let file = home.root.path + "-\(name).jsonl"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        _ = try run(binary, ["agents", "list"], home: home.root.path)
+        elapsed[name] = try runMeasured(binary, ["submit", file], home: home.root.path).seconds
+        try? FileManager.default.removeItem(at: home.root)
+        try? FileManager.default.removeItem(atPath: file)
+    }
+    let slower = ((elapsed["run_at"] ?? 0) / (elapsed["plain"] ?? 1) - 1) * 100
+    print("submit \(lines) lines with run_at: \(String(format: "%.2f", elapsed["run_at"] ?? 0)) s, plain: \(String(format: "%.2f", elapsed["plain"] ?? 0)) s = \(String(format: "%+.0f", slower)) % (goal: within 10 %)")
+
+    let home = try freshHome()
+    let file = home.root.path + "-million.jsonl"
+    try bulkFile(lines: 1_000_000).write(to: URL(fileURLWithPath: file))
+    _ = try run(binary, ["agents", "list"], home: home.root.path)
+    let million = try runMeasured(binary, ["submit", file], home: home.root.path)
+    print("submit 1,000,000 lines (agentq CLI): \(String(format: "%.2f", million.seconds)) s (goal: < 3 s), max RSS \(String(format: "%.0f", million.maxRSSMB)) MB (goal: < 64 MB)")
+    try? FileManager.default.removeItem(at: home.root)
+    try? FileManager.default.removeItem(atPath: file)
+}
+
+// 2b. Pickup: an idle `agentq worker` and jobs submitted one at a time from this process.
+if let binary = bench.agentqBinary {
+    let home = try freshHome()
+    let queue = try AgentQueue(home: home)
+    let worker = Process()
+    worker.executableURL = URL(fileURLWithPath: binary)
+    worker.arguments = ["worker", "--concurrency", "1"]
+    worker.environment = ProcessInfo.processInfo.environment.merging(["AGENTQ_HOME": home.root.path]) { $1 }
+    worker.standardOutput = FileHandle.nullDevice
+    worker.standardError = FileHandle.nullDevice
+    try worker.run()
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline,
+        !((try? FileManager.default.contentsOfDirectory(atPath: home.wakeDirectory.path)) ?? []).contains(where: { $0.hasSuffix(".sock") })
+    {
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    Thread.sleep(forTimeInterval: 0.2)
+    var latencies: [Int64] = []
+    for index in 0..<20 {
+        let report = try queue.submit(Data(#"{"input": "pickup \#(index)"}"#.utf8), options: SubmitOptions(source: "pickup"))
+        let jobDeadline = Date().addingTimeInterval(5)
+        while Date() < jobDeadline {
+            if let job = try queue.store.jobs(matching: JobFilter(batchID: report.batchID)).first, job.status.isFinished,
+                let started = job.startedAt
+            {
+                latencies.append(started.milliseconds - job.createdAt.milliseconds)
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        // Let the worker go idle again: pickups from idle are what is measured.
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    worker.terminate()
+    worker.waitUntilExit()
+    let sorted = latencies.sorted()
+    let median = sorted.isEmpty ? -1 : sorted[sorted.count / 2]
+    print("pickup by an idle worker of a job submitted by another process: median \(median) ms of \(sorted.count), max \(sorted.last ?? -1) ms (goal: < 5 ms)")
+    try? FileManager.default.removeItem(at: home.root)
 }
 
 // 3. End to end: `agentq worker --drain` with the echo agent and a result file per job.

@@ -163,4 +163,24 @@ import Testing
         #expect(bad.exitCode == 1)
         #expect(bad.stderr.contains("-:2:"), "stderr: \(bad.stderr)")
     }
+
+    @Test func aBadLastLineOfALargeFileRejectsItAll() throws {
+        let cli = try CLIHome()
+        defer { cli.remove() }
+        var text = ""
+        for index in 1..<50_000 { text += "{\"custom_id\": \"c\(index)\", \"input\": \"prompt \(index)\"}\n" }
+        let file = try cli.write(text + #"{"custom_id": "c50000", "input": "cut"# + "\n", to: "large.jsonl")
+
+        let output = try cli.run(["submit", file])
+        #expect(output.exitCode == 1, "stderr: \(output.stderr)")
+        let reported = output.stderr.split(separator: "\n").filter { $0.hasPrefix("\(file):") }
+        #expect(reported == ["\(file):50000: not valid JSON"], "stderr: \(output.stderr)")
+        try expectNothingEnqueued(cli)
+
+        // The same file from standard input.
+        let piped = try cli.run(["submit", "-"], stdin: text + "{\n")
+        #expect(piped.exitCode == 1, "stderr: \(piped.stderr)")
+        #expect(piped.stderr.contains("-:50000: not valid JSON"), "stderr: \(piped.stderr)")
+        try expectNothingEnqueued(cli)
+    }
 }

@@ -17,6 +17,8 @@ public struct AgentQHome: Sendable, Hashable {
     public var databasePath: String { root.appendingPathComponent("agentq.db").path }
     public var resultsDirectory: URL { root.appendingPathComponent("results", isDirectory: true) }
     public var workspacesDirectory: URL { root.appendingPathComponent("workspaces", isDirectory: true) }
+    /// One Unix socket per listening worker, through which other processes wake it.
+    public var wakeDirectory: URL { root.appendingPathComponent("wake", isDirectory: true) }
 
     public func resultFile(jobID: String) -> URL { resultsDirectory.appendingPathComponent("\(jobID).json") }
 

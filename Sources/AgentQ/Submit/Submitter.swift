@@ -1,14 +1,17 @@
 import Foundation
 import JobQueue
 
-/// Turns a bulk prompt file into one batch of jobs, in one transaction.
+/// Turns a bulk prompt file into one batch of jobs, reading it a chunk at a time.
 ///
-/// Every line is checked first (JSON, UTF-8, input, fields, that its agent exists). Unless
-/// ``SubmitOptions/skipInvalid`` is set, one bad line rejects the file and nothing is enqueued.
+/// Every line is checked (JSON, UTF-8, input, fields, that its agent exists) as it is read, and
+/// written as it is checked, in short transactions the batch keeps invisible until the last line
+/// is in: memory stays that of one chunk whatever the file's size. Unless
+/// ``SubmitOptions/skipInvalid`` is set, one bad line anywhere (the last one too) rejects the
+/// file and nothing is enqueued.
 ///
 /// ```swift
 /// let report = try Submitter(store: store, agents: agents)
-///     .submit(data, options: SubmitOptions(source: "prompts.jsonl"))
+///     .submit(try BulkFileReader(contentsOf: url), options: SubmitOptions(source: url.path))
 /// ```
 public struct Submitter: Sendable {
     public let store: any JobStore
@@ -21,19 +24,36 @@ public struct Submitter: Sendable {
         self.budgets = budgets
     }
 
+    /// Submits bytes already in memory.
     /// - throws: ``SubmitRejected`` listing every bad line, or a ``JobQueue/StoreError``.
     public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
-        let prepared = try prepare(data, options: options)
+        try submit(BulkFileReader(data: data, source: options.source), options: options)
+    }
+
+    /// Submits what `reader` reads, line by line as it reads it.
+    /// - throws: ``SubmitRejected`` listing every bad line (or saying why the input cannot be
+    ///   read), or a ``JobQueue/StoreError``; either way nothing was enqueued.
+    public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
+        var check = LineCheck(options: options, agents: agents)
         let batch = NewBatch(source: options.source)
-        if options.batchMaxCostUSD != nil || options.batchMaxTokensTotal != nil {
-            // Before the jobs exist, so no worker can start one without seeing the cap.
-            try budgets?.setBudget(BatchBudget(
-                batchID: batch.id, maxCostUSD: options.batchMaxCostUSD, maxTokensTotal: options.batchMaxTokensTotal))
-        }
         let summary = try store.enqueue(batch: batch) { inserter in
-            for job in prepared.jobs { try inserter.insert(job) }
+            while let entries = try reader.next() {
+                for entry in entries {
+                    guard let job = try check.job(for: entry) else { continue }
+                    // Once the file is rejected, the rest is only checked, to list every bad line.
+                    guard check.invalid.isEmpty || options.skipInvalid else { continue }
+                    try inserter.insert(job)
+                }
+            }
+            // Throwing here makes the store remove what it has staged.
+            try check.finish()
+            if options.batchMaxCostUSD != nil || options.batchMaxTokensTotal != nil {
+                // Before the staged jobs go live, so no worker can start one without seeing the cap.
+                try budgets?.setBudget(BatchBudget(
+                    batchID: batch.id, maxCostUSD: options.batchMaxCostUSD, maxTokensTotal: options.batchMaxTokensTotal))
+            }
         }
-        return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: prepared.skipped)
+        return SubmitReport(batchID: summary.batchID ?? "", jobs: summary.count, skipped: check.invalid)
     }
 
     /// Checks every line of a bulk file and turns the good ones into jobs, without enqueuing
@@ -44,47 +64,78 @@ public struct Submitter: Sendable {
     /// ```
     /// - throws: ``SubmitRejected`` listing every bad line, or a ``JobQueue/StoreError``.
     public func prepare(_ data: Data, options: SubmitOptions) throws -> (jobs: [NewJob], skipped: [InvalidLine]) {
-        let entries = BulkFileParser.parse(data, source: options.source)
-        guard !entries.isEmpty else {
-            throw SubmitRejected(invalidLines: [], fileProblem: "\(options.source): no jobs (the file has no lines)")
-        }
-        var lines: [BulkLine] = []
-        var invalid: [InvalidLine] = []
-        lines.reserveCapacity(entries.count)
-        var knownAgents: [String: Bool] = [:]
-        for entry in entries {
-            switch entry {
-            case .invalid(let problem):
-                invalid.append(problem)
-            case .line(let line):
-                let agent = line.agent ?? options.defaultAgent
-                if knownAgents[agent] == nil { knownAgents[agent] = try agents.agent(named: agent) != nil }
-                if knownAgents[agent] != true {
-                    invalid.append(InvalidLine(
-                        source: options.source, line: line.lineNumber,
-                        reason: "unknown agent '\(agent)' (add it with: agentq agents add FILE.json)"))
-                } else if options.refusesRunAt && line.runAt != nil {
-                    invalid.append(InvalidLine(
-                        source: options.source, line: line.lineNumber,
-                        reason: "\"run_at\" cannot be used here (a scheduled line runs when its schedule fires)"))
-                } else {
-                    lines.append(line)
-                }
+        var check = LineCheck(options: options, agents: agents)
+        let reader = BulkFileReader(data: data, source: options.source)
+        var jobs: [NewJob] = []
+        while let entries = try reader.next() {
+            for entry in entries {
+                if let job = try check.job(for: entry) { jobs.append(job) }
             }
+        }
+        try check.finish()
+        return (jobs, check.invalid)
+    }
+}
+
+/// The checks every line of a bulk file gets beyond its own syntax (that its agent exists,
+/// what the options forbid), and the job a good line becomes; keeps the bad lines seen.
+private struct LineCheck {
+    let options: SubmitOptions
+    let agents: any AgentStore
+    private(set) var invalid: [InvalidLine] = []
+    private var sawLine = false
+    private var accepted = 0
+    private var knownAgents: [String: Bool] = [:]
+
+    init(options: SubmitOptions, agents: any AgentStore) {
+        self.options = options
+        self.agents = agents
+    }
+
+    /// The job for a good line; nil (and the line recorded) for a bad one.
+    /// - throws: a ``JobQueue/StoreError`` looking up the agent.
+    mutating func job(for entry: BulkFileParser.Entry) throws -> NewJob? {
+        sawLine = true
+        let line: BulkLine
+        switch entry {
+        case .invalid(let problem):
+            invalid.append(problem)
+            return nil
+        case .line(let parsed):
+            line = parsed
+        }
+        let agent = line.agent ?? options.defaultAgent
+        if knownAgents[agent] == nil { knownAgents[agent] = try agents.agent(named: agent) != nil }
+        guard knownAgents[agent] == true else {
+            invalid.append(InvalidLine(
+                source: options.source, line: line.lineNumber,
+                reason: "unknown agent '\(agent)' (add it with: agentq agents add FILE.json)"))
+            return nil
+        }
+        if options.refusesRunAt && line.runAt != nil {
+            invalid.append(InvalidLine(
+                source: options.source, line: line.lineNumber,
+                reason: "\"run_at\" cannot be used here (a scheduled line runs when its schedule fires)"))
+            return nil
+        }
+        accepted += 1
+        return NewJob(
+            customID: line.customID, lane: line.session ?? options.defaultSession, handler: agent,
+            input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
+            runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
+            options: SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions)
+    }
+
+    /// - throws: ``SubmitRejected`` when the file had no lines, a bad line (unless skipped), or no good line.
+    func finish() throws {
+        guard sawLine else {
+            throw SubmitRejected(invalidLines: [], fileProblem: "\(options.source): no jobs (the file has no lines)")
         }
         if !invalid.isEmpty && !options.skipInvalid {
             throw SubmitRejected(invalidLines: invalid, fileProblem: nil)
         }
-        guard !lines.isEmpty else {
+        guard accepted > 0 else {
             throw SubmitRejected(invalidLines: invalid, fileProblem: "\(options.source): no valid lines; nothing was enqueued")
         }
-        let jobs = lines.map { line in
-            NewJob(
-                customID: line.customID, lane: line.session ?? options.defaultSession, handler: line.agent ?? options.defaultAgent,
-                input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
-                runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
-                options: SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions)
-        }
-        return (jobs, invalid)
     }
 }

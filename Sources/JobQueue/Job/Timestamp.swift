@@ -40,14 +40,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
-    /// Parses RFC 3339 / ISO 8601 text such as `2026-11-21T15:20:00Z` or `2026-11-21T16:20:00.5+01:00`.
+    /// Parses RFC 3339 text such as `2026-11-21T15:20:00Z` or `2026-11-21T16:20:00.5+01:00`
+    /// (see ``RFC3339Parser`` for exactly what is accepted; fractions are truncated to the millisecond).
     public init?(iso8601 text: String) {
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        guard let date = withFraction.date(from: text) ?? plain.date(from: text) else { return nil }
-        self.init(date: date)
+        var text = text
+        guard let milliseconds = text.withUTF8({ RFC3339Parser.milliseconds($0) }) else { return nil }
+        self.init(milliseconds: milliseconds)
     }
 }
 

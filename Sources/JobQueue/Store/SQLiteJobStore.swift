@@ -10,9 +10,13 @@ import GRDB
 /// ```
 public final class SQLiteJobStore: JobStore {
     public let database: SQLiteDatabase
+    /// Nudged after each commit that makes jobs claimable or asks for a cancel, so idle
+    /// workers of other processes look at once rather than at their next poll.
+    public let wake: (any WakeSignal)?
 
-    public init(database: SQLiteDatabase) {
+    public init(database: SQLiteDatabase, wake: (any WakeSignal)? = nil) {
         self.database = database
+        self.wake = wake
     }
 
     /// The engine's schema, in order.
@@ -142,7 +146,18 @@ public final class SQLiteJobStore: JobStore {
     /// process died); any worker's maintenance then finishes or removes it.
     public static let abandonedAfterMilliseconds: Int64 = 60_000
 
+    /// The writer's page cache, in KiB, while a batch loads: its rows only pass through, and the
+    /// connection's usual 64 MiB cache, filled by them, took a million-line submission to 125 MB
+    /// of resident memory (52 MB with this, in the same time).
+    static let loadingCacheKiB = 8192
+
     public func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
+        let result = try enqueueCommitted(batch: batch, body)
+        wake?.notify()
+        return result
+    }
+
+    private func enqueueCommitted(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
         let now = Timestamp.now.milliseconds
         guard let batch else {
             // No batch: a handful of jobs (a session's turn), in one transaction.
@@ -151,6 +166,12 @@ public final class SQLiteJobStore: JobStore {
             try write { db in try SQLiteJobInserter.write(inserter.buffered, status: "queued", batchID: nil, now: now, db: db) }
             return EnqueueSummary(batchID: nil, count: inserter.count)
         }
+        let usualCache = try database.pool.writeWithoutTransaction { db in
+            let usual = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -Self.loadingCacheKiB
+            try db.execute(sql: "PRAGMA cache_size = \(-Self.loadingCacheKiB)")
+            return usual
+        }
+        defer { try? database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = \(usualCache)") } }
         var staging = false
         let inserter = SQLiteJobInserter(chunkRows: Self.rowsPerTransaction) { rows in
             try self.writeStagedChunk(rows, batch: batch, first: !staging, now: now)
@@ -519,6 +540,12 @@ public final class SQLiteJobStore: JobStore {
     // MARK: - Control
 
     public func cancel(_ selector: JobSelector, now: Timestamp) throws -> [CancelOutcome] {
+        let result = try cancelCommitted(selector, now: now)
+        wake?.notify()
+        return result
+    }
+
+    private func cancelCommitted(_ selector: JobSelector, now: Timestamp) throws -> [CancelOutcome] {
         try write { db in
             let cancelQueued = """
                 UPDATE jobs SET status = 'cancelled', finished_at = ?1, error_type = 'cancelled',
@@ -566,6 +593,11 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func setLane(_ lane: String, paused: Bool) throws {
+        try setLaneCommitted(lane, paused: paused)
+        wake?.notify()
+    }
+
+    private func setLaneCommitted(_ lane: String, paused: Bool) throws {
         try write { db in
             if paused {
                 try db.execute(
@@ -578,6 +610,12 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func retry(ids: [String], now: Timestamp) throws -> [RetryOutcome] {
+        let result = try retryCommitted(ids: ids, now: now)
+        wake?.notify()
+        return result
+    }
+
+    private func retryCommitted(ids: [String], now: Timestamp) throws -> [RetryOutcome] {
         try write { db in
             try ids.map { id in
                 if try Row.fetchOne(db, sql: """

@@ -31,6 +31,9 @@ public struct WorkerOptions: Sendable {
     /// Runs on every maintenance pass (every few seconds) for the layer above's own
     /// housekeeping, such as expiring idle sessions.
     public var maintenance: (@Sendable () -> Void)?
+    /// Wakes this pool when another process enqueues, retries or asks for a cancel, so it
+    /// claims (and looks for cancel requests) at once; the poll and heartbeat stay the fallback.
+    public var wake: (any WakeSignal)?
     /// Receives warnings the pool cannot return (a sink that failed, a store error it will retry).
     public var log: @Sendable (String) -> Void
 
@@ -50,6 +53,7 @@ public struct WorkerOptions: Sendable {
         self.workerID = workerID
         self.log = log
         self.maintenance = nil
+        self.wake = nil
     }
 }
 

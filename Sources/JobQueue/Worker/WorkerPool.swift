@@ -36,6 +36,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var workersExit = false
     private var summary = WorkerSummary()
     private var averageJobMilliseconds: Double?
+    /// Set by a wake-up from another process: claim and look for cancel requests now.
+    private var woken = false
 
     public init(
         store: any JobStore, handler: any JobHandler, sink: any FinishedJobSink, options: WorkerOptions,
@@ -69,7 +71,14 @@ public final class WorkerPool: @unchecked Sendable {
         for index in 0..<options.concurrency {
             DispatchQueue(label: "agentq.worker.\(index)").async { self.workerLoop() }
         }
+        var stopListening: (@Sendable () -> Void)?
+        do {
+            stopListening = try options.wake?.listen { [weak self] in self?.wake() }
+        } catch {
+            options.log("no wake-ups from other processes (\(error)); looking for new jobs every \(options.pollMilliseconds) ms")
+        }
         defer {
+            stopListening?()
             workerCondition.lock()
             workersExit = true
             workerCondition.broadcast()
@@ -79,6 +88,15 @@ public final class WorkerPool: @unchecked Sendable {
         workerCondition.lock()
         defer { workerCondition.unlock() }
         return summary
+    }
+
+    /// Another process enqueued jobs or asked for a cancel: the coordinator claims and renews
+    /// leases (which reports cancel requests) at once.
+    private func wake() {
+        workerCondition.lock()
+        woken = true
+        workerCondition.unlock()
+        coordinatorWake.signal()
     }
 
     // MARK: - Worker threads
@@ -191,6 +209,8 @@ public final class WorkerPool: @unchecked Sendable {
         var stopping: Timestamp?
         var inFlight: Int
         var deliveriesPending: Int
+        /// A wake-up came from another process since the last pass.
+        var woken: Bool
     }
 
     /// One pass: commit what finished and claim more in one round trip, renew leases, run
@@ -204,6 +224,10 @@ public final class WorkerPool: @unchecked Sendable {
         while true {
             let reports = takeReports()
             let now = timeSource.now()
+            if reports.woken {
+                state.nextClaim = min(state.nextClaim, now)
+                state.nextHeartbeat = min(state.nextHeartbeat, now)
+            }
             let capacity = claimCapacity(reports, state: state)
             try roundTrip(reports, capacity: capacity, now: now, state: &state)
             if now >= state.nextHeartbeat {
@@ -244,9 +268,11 @@ public final class WorkerPool: @unchecked Sendable {
         }
         let deliveredNow = delivered
         delivered.removeAll(keepingCapacity: true)
+        let wokenNow = woken
+        woken = false
         return Reports(
             outcomes: taken, delivered: deliveredNow, stopping: stopRequestedAt, inFlight: tokens.count,
-            deliveriesPending: delivering.count)
+            deliveriesPending: delivering.count, woken: wokenNow)
     }
 
     /// How many jobs to claim now: none while stopping, one in `once` mode, else the free

@@ -9,8 +9,9 @@ extension AgentQCommand {
             abstract: "Enqueue a bulk prompt file (JSONL, one job per line) as one batch.",
             discussion: """
                 Each line is {"input": "...", "custom_id"?, "agent"?, "session"?, "priority"?, "run_at"?,
-                "max_attempts"?, "metadata"?}, or an OpenAI Batch API request line. The whole file goes in
-                one transaction: a bad line rejects it (FILE:LINE: reason) unless --skip-invalid is given.
+                "max_attempts"?, "metadata"?}, or an OpenAI Batch API request line. The file is read as it is
+                written, in short transactions, and goes live at once when the last line is in: a bad line
+                anywhere rejects it (FILE:LINE: reason), nothing enqueued, unless --skip-invalid is given.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -55,12 +56,15 @@ extension AgentQCommand {
 
         func run() throws {
             let queue = try global.openQueue()
-            let data = try readPromptFile(file)
             let options = SubmitOptions(
                 source: file, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts,
                 skipInvalid: skipInvalid, batchMaxCostUSD: maxCostUSD, batchMaxTokensTotal: maxTokensTotal)
             let report = try checkedSubmission(file: file, nothingWas: "enqueued") {
-                try queue.submit(data, options: options)
+                // Read a chunk at a time: a file of any size needs the memory of one chunk.
+                let reader = file == "-"
+                    ? try BulkFileReader(fileDescriptor: STDIN_FILENO, source: file)
+                    : try BulkFileReader(contentsOf: URL(fileURLWithPath: file), source: file)
+                return try queue.submit(reader, options: options)
             }
             for line in report.skipped { Terminal.err("skipped \(line.description)") }
             if json {

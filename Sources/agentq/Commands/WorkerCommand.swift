@@ -35,11 +35,15 @@ extension AgentQCommand {
         @Option(parsing: .unconditional, help: "Claimed jobs held ready beyond --concurrency (default: adapts to how long jobs take).")
         var prefetch: Int?
 
+        @Option(parsing: .unconditional, help: "Seconds an idle worker waits before looking for new jobs again when no wake-up from a submitting process reaches it.")
+        var poll: Double = 0.1
+
         func validate() throws {
             if drain && once { throw ValidationError("--drain and --once cannot be used together") }
             try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
             // Every value is turned into milliseconds in an Int64: inf, nan or 1e300 would trap.
             try NumericOption.seconds(lease, "--lease", minimum: 1)
+            try NumericOption.seconds(poll, "--poll", minimum: 0.001)
             // 0 is meaningful for these two: no grace period, retry at once.
             try NumericOption.seconds(grace, "--grace", minimum: 0)
             try NumericOption.seconds(retryDelay, "--retry-delay", minimum: 0)
@@ -50,7 +54,7 @@ extension AgentQCommand {
             let queue = try global.openQueue()
             let options = WorkerOptions(
                 mode: drain ? .drain : once ? .once : .forever, concurrency: concurrency, prefetch: prefetch,
-                leaseMilliseconds: Int64(lease * 1000),
+                leaseMilliseconds: Int64(lease * 1000), pollMilliseconds: Int64(poll * 1000),
                 backoff: RetryBackoff(baseMilliseconds: Int64(retryDelay * 1000)),
                 log: { Terminal.err("agentq worker: \($0)") })
             let summary = try runWorker(queue: queue, options: options, graceSeconds: grace, announce: true)
