@@ -108,16 +108,12 @@ struct PruneTests {
         #expect(after.fileBytes < before.fileBytes / 4, "the file went from \(before.fileBytes) to \(after.fileBytes) bytes")
     }
 
-    @Test("a prune of 200,000 finished jobs beside a running worker expires no lease and runs no job twice")
+    @Test("a prune of 1,000,000 finished jobs beside a busy worker delays no claim and expires no lease")
     func pruneBesideWorker() throws {
         let test = try TestQueue()
         defer { test.remove() }
-        let count = 200_000
-        _ = try test.store.enqueue(batch: NewBatch(source: "old")) { inserter in
-            for index in 0..<count { try inserter.insert(NewJob(handler: "h", input: "\(index)")) }
-        }
-        try markAllFinished(test.queue.database, at: Timestamp.now.adding(milliseconds: -Self.day))
-        let live = try enqueue(test.store, (0..<30).map { NewJob(handler: "h", input: "live \($0)", maxAttempts: 3) })
+        let count = 1_000_000
+        try insertFinished(test.queue.database, count: count, at: Timestamp.now.adding(milliseconds: -Self.day))
 
         let pruning = DispatchSemaphore(value: 0)
         let result = SharedBox<Result<PruneReport, any Error>?>(nil)
@@ -129,21 +125,47 @@ struct PruneTests {
             result.update { $0 = outcome }
             pruning.signal()
         }
-        started.wait()   // the prune is under way: the worker runs beside it
-        var options = fastOptions(mode: .drain, concurrency: 3, heartbeatMilliseconds: 100)
+        started.wait()   // the prune is under way: the worker runs beside it for all of it
+        // A 600 ms lease renewed every 100 ms: a write lock held for half a second would cost a
+        // lease, and a job would run twice.
+        var options = fastOptions(mode: .forever, concurrency: 3, heartbeatMilliseconds: 100)
         options.leaseMilliseconds = 600
         let pool = WorkerPool(
-            store: test.store, handler: ClosureHandler { _, _ in Thread.sleep(forTimeInterval: 0.1); return "{}" },
+            store: test.store, handler: ClosureHandler { _, _ in Thread.sleep(forTimeInterval: 0.05); return "{}" },
             sink: CollectingSink(), options: options)
-        let summary = try pool.run()
-        pruning.wait()
+        let running = BackgroundRun(pool)
+        // Another process keeps submitting jobs the whole time, one every 20 ms.
+        let feeder = try test.openAnotherStore()
+        var live: [String] = []
+        while pruning.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            live += try enqueue(feeder, [NewJob(handler: "h", input: "live \(live.count)", maxAttempts: 3)])
+        }
+        let drained = try eventually(within: 60) {
+            try live.allSatisfy { try job(test.store, $0).status.isFinished }
+        }
+        pool.shutdown(graceMilliseconds: 1000)
+        let summary = try #require(running.wait(seconds: 30)).get()
         let report = try #require(result.current).get()
-        print("pruned \(report.jobs) jobs in \(report.transactions) transactions; largest write-lock hold \(report.largestWriteHoldMilliseconds) ms")
+        print("pruned \(report.jobs) jobs in \(report.transactions) transactions beside \(live.count) live jobs; largest write-lock hold \(report.largestWriteHoldMilliseconds) ms")
+        #expect(drained)
         #expect(report.jobs == count)
+        #expect(live.count > 50, "the prune was too quick to test anything")
         #expect(summary.rescued == 0)
-        for id in live {
-            let stored = try job(test.store, id)
-            #expect(stored.status == .succeeded && stored.attempts == 1, "\(id): \(stored.status) after \(stored.attempts) attempt(s)")
+        let twice = try live.filter { let stored = try job(test.store, $0); return stored.status != .succeeded || stored.attempts != 1 }
+        #expect(twice.isEmpty, "\(twice.count) of \(live.count) live jobs did not succeed on their first attempt")
+    }
+
+    /// Inserts `count` succeeded, delivered jobs of one batch, finished at `at`, in one statement.
+    func insertFinished(_ database: SQLiteDatabase, count: Int, at: Timestamp) throws {
+        try database.write { db, _ in
+            try db.execute(
+                sql: "INSERT INTO batches (id, source, created_at) VALUES ('bat_old', 'old', ?)", arguments: [at.milliseconds])
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+                INSERT INTO jobs (id, batch_id, handler, input, run_at, max_attempts, attempts, status, output,
+                                  created_at, started_at, finished_at, delivery_pending)
+                SELECT printf('job_old%09d', i), 'bat_old', 'h', 'x', ?1, 3, 1, 'succeeded', '{}', ?1, ?1, ?1, 0 FROM n
+                """, arguments: [at.milliseconds, count])
         }
     }
 
