@@ -54,3 +54,38 @@ struct PruneCommandTests {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
     }
 }
+
+extension PruneCommandTests {
+    /// A python3 one-off against the home's database (the sqlite3 module ships with python).
+    static func sqlite(_ database: String, _ statements: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                + "r = None\nfor s in sys.argv[2].split(';'):\n    r = c.execute(s).fetchall() if s.strip() else r\nprint(r[0][0] if r else '')",
+            database, statements,
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        process.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("prune --vacuum turns a home made before incremental vacuum into one that gives space back")
+    func vacuumConvertsAnOldHome() throws {
+        let cli = try CLIHome()
+        defer { cli.remove() }
+        let lines = (0..<200).map { "{\"input\": \"\(String(repeating: "x", count: 2000)) \($0)\"}" }.joined(separator: "\n")
+        _ = try cli.runOK(["submit", "-", "--agent", "echo"], stdin: lines)
+        let database = cli.home + "/agentq.db"
+        // What an older agentq made: no auto_vacuum (switching needs a VACUUM).
+        #expect(try Self.sqlite(database, "PRAGMA auto_vacuum = NONE; VACUUM; PRAGMA auto_vacuum") == "0")
+        let output = try cli.runOK(["prune", "--vacuum"])
+        #expect(output.contains("vacuumed"), "\(output)")
+        #expect(try Self.sqlite(database, "PRAGMA auto_vacuum") == "2", "not incremental after prune --vacuum")
+        #expect(try cli.jsonArray(["jobs", "list", "--limit", "1000", "--json"]).count == 200, "vacuum lost jobs")
+    }
+}
