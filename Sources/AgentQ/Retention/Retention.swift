@@ -17,8 +17,8 @@ public final class Retention: Sendable {
     /// How often the policy is applied, at most, by all processes together.
     public static let intervalMilliseconds: Int64 = 3_600_000
 
-    /// Whether this process is applying the policy in the background right now.
-    private let running = Locked(false)
+    /// Applies the policy in the background, one run at a time in this process.
+    private let pass = BackgroundPass()
 
     public init(queue: AgentQueue) { self.queue = queue }
 
@@ -112,13 +112,7 @@ public final class Retention: Sendable {
     public func applyPolicyInBackgroundIfDue(log: @escaping @Sendable (String) -> Void) {
         // Even the check is off the pass's thread: its read retries a locked database for up
         // to three busy timeouts, which must never hold up the worker's heartbeats.
-        guard running.update({ busy in
-            if busy { return false }
-            busy = true
-            return true
-        }) else { return }
-        Thread.detachNewThread { [self] in
-            defer { running.update { $0 = false } }
+        pass.startUnlessRunning { [self] in
             do {
                 guard try isDue(now: .now) else { return }
                 if let report = try applyPolicyIfDue() { log("retention: " + report.summary) }

@@ -11,19 +11,13 @@ import JobQueue
 /// ```
 final class ScheduleFirer: Sendable {
     let schedules: any ScheduleStore
-    private let running = Locked(false)
+    private let pass = BackgroundPass()
 
     init(schedules: any ScheduleStore) { self.schedules = schedules }
 
     /// Starts a pass unless one is still going; logs ticks whose prompts failed and store errors.
     func fireDueInBackground(log: @escaping @Sendable (String) -> Void) {
-        guard running.update({ busy in
-            if busy { return false }
-            busy = true
-            return true
-        }) else { return }
-        Thread.detachNewThread { [self] in
-            defer { running.update { $0 = false } }
+        pass.startUnlessRunning { [schedules] in
             do {
                 for run in try schedules.fireDue(now: .now) where run.outcome == .failed {
                     log("schedule \(run.name): tick \(run.tickAt?.iso8601 ?? "-") failed: \(run.message ?? "")")
