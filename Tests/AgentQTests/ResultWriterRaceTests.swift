@@ -24,30 +24,30 @@ struct ResultWriterRaceTests {
         let a = Self.job(status: .failed, attempts: 1, outputBytes: 300_000)
         let b = Self.job(status: .failed, attempts: 1, outputBytes: 200_000)
         let path = directory.url.appendingPathComponent("\(a.id).json").path
-        let errors = Box<[String]>([])
-        let stop = Box(false)
-        let torn = Box(0)
+        let errors = SharedBox<[String]>([])
+        let stop = SharedBox(false)
+        let torn = SharedBox(0)
         // A reader watches the file the whole time: it must always parse.
         let reader = Thread {
-            while !stop.value {
+            while !stop.current {
                 if let data = FileManager.default.contents(atPath: path),
                     (try? JSONSerialization.jsonObject(with: data)) == nil
                 {
-                    torn.withLock { $0 += 1 }
+                    torn.update { $0 += 1 }
                 }
             }
         }
         reader.start()
         for _ in 0..<1500 {
             DispatchQueue.concurrentPerform(iterations: 2) { index in
-                do { try writer.deliver([index == 0 ? a : b]) } catch { errors.withLock { $0.append("\(error)") } }
+                do { try writer.deliver([index == 0 ? a : b]) } catch { errors.update { $0.append("\(error)") } }
             }
         }
-        stop.withLock { $0 = true }
+        stop.update { $0 = true }
         Thread.sleep(forTimeInterval: 0.05)
-        let failures = errors.value
+        let failures = errors.current
         #expect(failures.isEmpty, "\(failures.count) deliveries failed, e.g. \(failures.first ?? "")")
-        #expect(torn.value == 0, "a reader saw a partial file \(torn.value) times")
+        #expect(torn.current == 0, "a reader saw a partial file \(torn.current) times")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
         #expect(leftovers.isEmpty)
     }
@@ -73,13 +73,4 @@ struct ResultWriterRaceTests {
         }
         #expect(stale == 0, "the older state won \(stale) of 2000 rounds")
     }
-}
-
-/// A value shared between the test's threads.
-final class Box<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
-    func withLock(_ body: (inout Value) -> Void) { lock.lock(); body(&stored); lock.unlock() }
 }

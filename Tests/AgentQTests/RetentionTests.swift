@@ -35,9 +35,9 @@ struct RetentionTests {
         try test.queue.settings.set(RetentionPolicy.Key.finished.rawValue, "1d")
         /// How many of the four, all asking at `at` from threads of their own, ran the policy.
         func runs(at: Timestamp) -> Int {
-            let ran = SharedCount()
+            let ran = Counter()
             DispatchQueue.concurrentPerform(iterations: retentions.count * 2) { index in
-                if (try? retentions[index % retentions.count].applyPolicyIfDue(now: at)) != nil { ran.add() }
+                if (try? retentions[index % retentions.count].applyPolicyIfDue(now: at)) != nil { ran.increment() }
             }
             return ran.value
         }
@@ -81,21 +81,5 @@ struct RetentionTests {
         for id in ["idle-old", "ended-new"] {
             #expect(try test.queue.sessions.messages(sessionID: id, last: nil).count == 3, "\(id) lost its history")
         }
-    }
-}
-
-/// A counter shared by threads.
-final class SharedCount: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() {
-        lock.lock()
-        count += 1
-        lock.unlock()
-    }
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
     }
 }

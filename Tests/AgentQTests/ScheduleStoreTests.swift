@@ -221,21 +221,3 @@ struct ScheduleStoreTests {
         #expect(try Self.batches(test, "tick").isEmpty)
     }
 }
-
-/// A count several threads add to.
-private final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total = 0
-
-    func add(_ count: Int) {
-        lock.lock()
-        total += count
-        lock.unlock()
-    }
-
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return total
-    }
-}

@@ -179,20 +179,3 @@ struct PruneTests {
         }
     }
 }
-
-/// A value shared between threads.
-final class SharedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func update(_ body: (inout Value) -> Void) {
-        lock.lock()
-        body(&value)
-        lock.unlock()
-    }
-    var current: Value {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-}

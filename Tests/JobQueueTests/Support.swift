@@ -66,22 +66,6 @@ func waitingHandler(started: Counter? = nil) -> ClosureHandler {
     }
 }
 
-/// A thread-safe counter.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func increment() {
-        lock.lock()
-        count += 1
-        lock.unlock()
-    }
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
-    }
-}
-
 /// `WorkerPool.run()` on a background thread.
 final class BackgroundRun: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
