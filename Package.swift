@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -8,11 +8,19 @@ let package = Package(
         .executable(name: "agentq", targets: ["agentq"]),
         .library(name: "JobQueue", targets: ["JobQueue"]),
         .library(name: "AgentQ", targets: ["AgentQ"]),
+        .library(name: "AgentQServer", targets: ["AgentQServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        // `agentq serve`. swift-configuration support is left out: agentq reads its own flags.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", "2.101.2"..<"2.102.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // The durable queue engine: jobs, leases, retries, cancellation, the worker pool.
@@ -33,11 +41,26 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The HTTP API of `agentq serve`: thin routes over AgentQ, Prometheus metrics.
+        .target(
+            name: "AgentQServer",
+            dependencies: [
+                "AgentQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The command-line tool: parses arguments, calls AgentQ, prints.
         .executableTarget(
             name: "agentq",
             dependencies: [
                 "AgentQ",
+                "AgentQServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,7 +77,7 @@ let package = Package(
         // Helpers shared by the test targets: temporary homes, a manual clock, a binary runner.
         .target(
             name: "AgentQTesting",
-            dependencies: ["AgentQ", "JobQueue"]
+            dependencies: ["AgentQ", "JobQueue", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "JobQueueTests",
@@ -63,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "AgentQTests",
             dependencies: ["AgentQ", "AgentQTesting"]
+        ),
+        // `agentq serve` over real HTTP: the built binary on a free loopback port.
+        .testTarget(
+            name: "AgentQServerTests",
+            dependencies: ["AgentQTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "AgentQCLITests",

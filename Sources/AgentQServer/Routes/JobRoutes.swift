@@ -1,0 +1,9 @@
+import AgentQ
+import Hummingbird
+
+/// The Job endpoints (to be built).
+struct JobRoutes: Sendable {
+    let environment: ServerEnvironment
+
+    func register(on router: Router<BasicRequestContext>) {}
+}

@@ -1,0 +1,9 @@
+import AgentQ
+import Hummingbird
+
+/// The Metrics endpoints (to be built).
+struct MetricsRoutes: Sendable {
+    let environment: ServerEnvironment
+
+    func register(on router: Router<BasicRequestContext>) {}
+}

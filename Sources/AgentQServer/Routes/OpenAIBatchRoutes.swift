@@ -1,0 +1,9 @@
+import AgentQ
+import Hummingbird
+
+/// The OpenAIBatch endpoints (to be built).
+struct OpenAIBatchRoutes: Sendable {
+    let environment: ServerEnvironment
+
+    func register(on router: Router<BasicRequestContext>) {}
+}
