@@ -82,4 +82,25 @@ struct RetentionTests {
             #expect(try test.queue.sessions.messages(sessionID: id, last: nil).count == 3, "\(id) lost its history")
         }
     }
+
+    @Test("prune removes the temporary files that a writer killed between create and rename left, an hour after their last touch")
+    func pruneSweepsAbandonedTemporaryResultFiles() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let results = test.queue.home.resultsDirectory
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        let stale = results.appendingPathComponent(".job_01STALE.k3j2h1.tmp")
+        let fresh = results.appendingPathComponent(".job_01FRESH.a1b2c3.tmp")
+        let result = results.appendingPathComponent("job_01KEEP.json")
+        for url in [stale, fresh, result] { try Data("{\"partial\":".utf8).write(to: url) }
+        let twoHoursAgo = Date().addingTimeInterval(-7200)
+        for url in [stale, result] {
+            try FileManager.default.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: url.path)
+        }
+        let report = try Retention(queue: test.queue).prune(PruneRequest(sessionsEndedBefore: try RetentionAge(parsing: "1d", option: "test")))
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "an abandoned temporary file stayed")
+        #expect(FileManager.default.fileExists(atPath: fresh.path), "a write possibly in progress lost its file")
+        #expect(FileManager.default.fileExists(atPath: result.path), "a result file was removed without being asked")
+        #expect(report.resultFiles == 1)
+    }
 }

@@ -61,9 +61,32 @@ public struct ResultFileScan: Sendable {
         return (files, bytes)
     }
 
+    /// Removes (or with `dryRun` only counts) the temporary files (`.<job id>.<random>.tmp`) of
+    /// writes that died between creating the file and renaming it, a crash or a kill -9 of the
+    /// writer. A write takes milliseconds: anything untouched since `cutoff` is abandoned.
+    /// - throws: ``AgentQError`` `.io` naming the directory.
+    public func removeAbandonedTemporaryFiles(untouchedSince cutoff: Timestamp, dryRun: Bool) throws -> (files: Int, bytes: Int64) {
+        var files = 0
+        var bytes: Int64 = 0
+        try forEachEntry(matching: { $0.hasPrefix(".job_") && $0.hasSuffix(".tmp") }) { _, info in
+            let written = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+            guard written < cutoff.milliseconds else { return false }
+            files += 1
+            bytes += Int64(info.st_size)
+            return !dryRun
+        }
+        return (files, bytes)
+    }
+
     /// Calls `body` with each regular `*.json` file's name and status; removes the file when
     /// `body` returns true.
     private func forEachResultFile(_ body: (String, stat) throws -> Bool) throws {
+        try forEachEntry(matching: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }, body)
+    }
+
+    /// Calls `body` with each regular file whose name `matches`, and its status; removes the
+    /// file when `body` returns true.
+    private func forEachEntry(matching matches: (String) -> Bool, _ body: (String, stat) throws -> Bool) throws {
         let descriptor = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ENOENT { return }
@@ -80,7 +103,7 @@ public struct ResultFileScan: Sendable {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard name.hasSuffix(".json"), !name.hasPrefix(".") else { continue }
+            guard matches(name) else { continue }
             guard fstatat(listing, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
             if try body(name, info) { unlinkat(listing, name, 0) }
         }

@@ -59,6 +59,12 @@ public final class Retention: Sendable {
             report.resultBytes += removed.bytes
         }
         if !request.dryRun {
+            // Writes that died half-way leave a temporary file beside the results; an hour
+            // after their last touch they are litter, whatever else this prune was asked.
+            let litter = try files.removeAbandonedTemporaryFiles(
+                untouchedSince: now.adding(milliseconds: -3_600_000), dryRun: false)
+            report.resultFiles += litter.files
+            report.resultBytes += litter.bytes
             let before = try queue.database.space()
             let vacuum = try queue.database.incrementalVacuum()
             report.largestWriteHoldMilliseconds = max(report.largestWriteHoldMilliseconds, vacuum.largestHoldMilliseconds)

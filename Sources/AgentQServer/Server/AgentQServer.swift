@@ -75,9 +75,11 @@ public struct AgentQServer: Sendable {
         }
         // Stopped in reverse order: the HTTP server first, then the worker that runs its turns.
         services.append(app)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A request that waits on a turn nobody will run (a paused session, no worker) would hold
+        // the shutdown forever: after the grace period and a margin, the group cancels it.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.graceSeconds * 1000) + 5000)
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }
