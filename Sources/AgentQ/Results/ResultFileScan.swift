@@ -29,16 +29,7 @@ public struct ResultFileScan: Sendable {
     /// Removes (or with `dryRun` only counts) the result files last written before `cutoff`.
     /// - throws: ``AgentQError`` `.io` naming the directory.
     public func removeFiles(writtenBefore cutoff: Timestamp, dryRun: Bool) throws -> (files: Int, bytes: Int64) {
-        var files = 0
-        var bytes: Int64 = 0
-        try forEachResultFile { _, info in
-            let written = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
-            guard written < cutoff.milliseconds else { return false }
-            files += 1
-            bytes += Int64(info.st_size)
-            return !dryRun
-        }
-        return (files, bytes)
+        try removeEntries(matching: Self.isResultFile, writtenBefore: cutoff, dryRun: dryRun)
     }
 
     /// Removes the result files of these jobs; files that are not there are skipped.
@@ -66,9 +57,17 @@ public struct ResultFileScan: Sendable {
     /// writer. A write takes milliseconds: anything untouched since `cutoff` is abandoned.
     /// - throws: ``AgentQError`` `.io` naming the directory.
     public func removeAbandonedTemporaryFiles(untouchedSince cutoff: Timestamp, dryRun: Bool) throws -> (files: Int, bytes: Int64) {
+        try removeEntries(matching: { $0.hasPrefix(".job_") && $0.hasSuffix(".tmp") }, writtenBefore: cutoff, dryRun: dryRun)
+    }
+
+    private static func isResultFile(_ name: String) -> Bool { name.hasSuffix(".json") && !name.hasPrefix(".") }
+
+    private func removeEntries(matching matches: (String) -> Bool, writtenBefore cutoff: Timestamp, dryRun: Bool) throws
+        -> (files: Int, bytes: Int64)
+    {
         var files = 0
         var bytes: Int64 = 0
-        try forEachEntry(matching: { $0.hasPrefix(".job_") && $0.hasSuffix(".tmp") }) { _, info in
+        try forEachEntry(matching: matches) { _, info in
             let written = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
             guard written < cutoff.milliseconds else { return false }
             files += 1
@@ -81,7 +80,7 @@ public struct ResultFileScan: Sendable {
     /// Calls `body` with each regular `*.json` file's name and status; removes the file when
     /// `body` returns true.
     private func forEachResultFile(_ body: (String, stat) throws -> Bool) throws {
-        try forEachEntry(matching: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }, body)
+        try forEachEntry(matching: Self.isResultFile, body)
     }
 
     /// Calls `body` with each regular file whose name `matches`, and its status; removes the
