@@ -90,6 +90,12 @@ public protocol JobStore: Sendable {
     func jobs(matching filter: JobFilter) throws -> [Job]
     func attempts(ofJob id: String) throws -> [AttemptRecord]
     func batch(id: String) throws -> Batch?
-    func batches(limit: Int) throws -> [Batch]
+    /// Batches newest first; with `after`, only those older than that batch (the next page).
+    func batches(limit: Int, after batchID: String?) throws -> [Batch]
     func counts(batchID: String?) throws -> JobCounts
+}
+
+extension JobStore {
+    /// The newest `limit` batches.
+    public func batches(limit: Int) throws -> [Batch] { try batches(limit: limit, after: nil) }
 }

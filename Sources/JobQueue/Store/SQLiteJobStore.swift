@@ -704,14 +704,24 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func batches(limit: Int) throws -> [Batch] {
+    public func batches(limit: Int, after batchID: String?) throws -> [Batch] {
         try read { db in
-            try Row.fetchAll(
+            // The page after a batch: the rows below it in (created_at, id) order, the order listed.
+            var cursor = ""
+            var arguments: StatementArguments = []
+            if let batchID {
+                guard let createdAt = try Int64.fetchOne(db, sql: "SELECT created_at FROM batches WHERE id = ?", arguments: [batchID])
+                else { return [] }
+                cursor = "AND (created_at < ? OR (created_at = ? AND id < ?))"
+                arguments = [createdAt, createdAt, batchID]
+            }
+            _ = arguments.append(contentsOf: [limit])
+            return try Row.fetchAll(
                 db, sql: """
-                    SELECT id, source, created_at FROM batches WHERE state != 'loading'
+                    SELECT id, source, created_at FROM batches WHERE state != 'loading' \(cursor)
                     ORDER BY created_at DESC, id DESC LIMIT ?
                     """,
-                arguments: [limit]
+                arguments: arguments
             ).map { row in
                 Batch(
                     id: row[0], source: row[1], createdAt: Timestamp(milliseconds: row[2]),

@@ -13,11 +13,7 @@ extension AgentQCommand {
 
 /// Fetches a batch or exits with a message naming the ID.
 private func requireBatch(_ id: String, in queue: AgentQueue) throws -> JobQueue.Batch {
-    guard let batch = try reportingErrors({ try queue.store.batch(id: id) }) else {
-        Terminal.error("no batch with ID '\(id)' (agentq batch list shows them)")
-        throw ExitCode.failure
-    }
-    return batch
+    try reportingErrors { try queue.requireBatch(id: id) }
 }
 
 extension AgentQCommand.Batch {
@@ -104,7 +100,6 @@ extension AgentQCommand.Batch {
         func run() throws {
             let queue = try global.openQueue()
             _ = try requireBatch(id, in: queue)
-            var buffer = Data()
             let handle: FileHandle
             let temporaryPath = output.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path + "/.\(UUID().uuidString).tmp" }
             if let temporaryPath {
@@ -118,20 +113,14 @@ extension AgentQCommand.Batch {
             } else {
                 handle = FileHandle.standardOutput
             }
+            let pages = BatchResultPages(store: queue.store, batchID: id)
             var after: Int64? = nil
-            while true {
-                let page = try reportingErrors {
-                    try queue.store.jobs(matching: JobFilter(batchID: id, afterSeq: after, limit: 2000))
-                }
-                for job in page {
-                    buffer.append(contentsOf: ResultDocument.json(for: job).utf8)
-                    buffer.append(0x0A)
-                }
-                handle.write(buffer)
-                buffer.removeAll(keepingCapacity: true)
-                guard let last = page.last, page.count == 2000 else { break }
-                after = last.seq
-            }
+            repeat {
+                let cursor = after
+                let page = try reportingErrors { try pages.page(after: cursor) }
+                handle.write(Data(page.bytes))
+                after = page.next
+            } while after != nil
             if let temporaryPath, let output {
                 handle.closeFile()
                 if rename(temporaryPath, output) != 0 {
@@ -151,10 +140,17 @@ extension AgentQCommand.Batch {
         @Argument(help: "The batch ID.")
         var id: String
 
+        @Flag(help: "Print {\"batch_id\", \"cancelled\", \"cancel_requested\"}.")
+        var json = false
+
         func run() throws {
             let queue = try global.openQueue()
             _ = try requireBatch(id, in: queue)
             let outcomes = try reportingErrors { try queue.cancel(.batch(id)) }
+            if json {
+                Terminal.out(CancelDocument.json(forBatch: id, outcomes: outcomes))
+                return
+            }
             let cancelled = outcomes.filter { $0.effect == .cancelled }.count
             let requested = outcomes.filter { $0.effect == .cancelRequested }.count
             Terminal.out("batch \(id): cancelled \(cancelled) queued job(s); asked \(requested) running job(s) to stop")

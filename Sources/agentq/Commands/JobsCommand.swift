@@ -71,16 +71,7 @@ extension AgentQCommand.Jobs {
 
         func run() throws {
             let queue = try global.openQueue()
-            guard let job = try reportingErrors({ try queue.store.job(id: id) }) else {
-                if let prunedAt = try reportingErrors({ try queue.store.prunedAt(jobID: id) }) {
-                    Terminal.error(
-                        "job '\(id)' was pruned at \(prunedAt.iso8601): it had finished before the retention window "
-                            + "(agentq prune, or the retention.finished setting)")
-                    throw ExitCode.failure
-                }
-                Terminal.error("no job with ID '\(id)'")
-                throw ExitCode.failure
-            }
+            let job = try reportingErrors { try queue.requireJob(id: id) }
             let attempts = try reportingErrors { try queue.store.attempts(ofJob: id) }
             if json {
                 Terminal.out(JobDocument.json(for: job, attempts: attempts))
