@@ -36,9 +36,13 @@ $(VENV)/bin/fakellm:
 	python3 -m venv $(VENV) || { echo "python3 -m venv failed: install python3-venv (apt-get install -y python3-venv)" >&2; exit 1; }
 	$(VENV)/bin/pip install -q --disable-pip-version-check fakellm==0.3.5
 
-test: deps $(VENV)/bin/fakellm
+# The official OpenAI SDK, for the test that runs an OpenAI batch on `agentq serve` with it.
+$(VENV)/bin/openai: $(VENV)/bin/fakellm
+	$(VENV)/bin/pip install -q --disable-pip-version-check openai==1.109.1
+
+test: deps $(VENV)/bin/fakellm $(VENV)/bin/openai
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm $(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm AGENTQ_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
 # Throughput figures, in release mode. Figures, not pass/fail.
 bench: deps

@@ -21,6 +21,10 @@ public struct BulkLine: Sendable, Hashable {
     /// This job's spend caps, overriding its agent's.
     public var maxCostUSD: Double?
     public var maxTokensTotal: Int?
+    /// Whether the line had the OpenAI Batch API shape (`custom_id`, `method`, `url`, `body`).
+    public var isBatchAPIRequest = false
+    /// `body.model` of an OpenAI Batch API line (the OpenAI batch endpoints run the agent of that name).
+    public var model: String?
 
     static let ownFields: Set<String> = [
         "custom_id", "agent", "session", "input", "priority", "run_at", "max_attempts", "metadata", "max_cost_usd",
@@ -142,6 +146,8 @@ public struct BulkLine: Sendable, Hashable {
         }
         try rejectUnknown(fields, allowed: batchAPIFields)
         result.input = try batchAPIInput(fields)
+        result.isBatchAPIRequest = true
+        result.model = (fields["body"] as? [String: Any])?["model"] as? String
         return result
     }
 

@@ -73,6 +73,9 @@ public struct AgentQServer: Sendable {
                 log: { message in logger.info("\(message)") })
             services.append(WorkerService(queue: environment.queue, options: options, graceSeconds: configuration.graceSeconds))
         }
+        services.append(OpenAIBatchFinalizerService(
+            service: OpenAIBatchService(queue: environment.queue, defaultAgent: configuration.defaultAgent),
+            intervalSeconds: 2, logger: logger))
         // Stopped in reverse order: the HTTP server first, then the worker that runs its turns.
         services.append(app)
         var groupConfiguration = ServiceGroupConfiguration(
