@@ -16,6 +16,8 @@ public struct AgentQError: Error, Sendable, CustomStringConvertible {
         case invalidSchedule = "invalid_schedule"
         /// A schedule of that name exists (`schedules add --replace` replaces it).
         case alreadyExists = "already_exists"
+        /// A session that ended or timed out: it takes no more turns and cannot be paused or resumed.
+        case sessionClosed = "session_closed"
         case io
     }
 

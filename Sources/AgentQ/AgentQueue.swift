@@ -44,7 +44,7 @@ public final class AgentQueue: Sendable {
     /// Every table agentq keeps, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
         + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteSettingsStore.migrations
-        + SQLiteScheduleStore.migrations + OpenAIFileStore.migrations + SQLiteOpenAIBatchStore.migrations
+        + SQLiteScheduleStore.migrations + OpenAIFileStore.migrations + SQLiteOpenAIBatchStore.migrations + [SQLiteSessionStore.pagingMigration]
 
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.

@@ -35,7 +35,8 @@ public enum ManagedWorkspace {
         return real
     }
 
-    private static func realPath(_ path: String) -> String? {
+    /// The path with every symlink resolved, or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)

@@ -52,6 +52,11 @@ public final class SQLiteSessionStore: SessionStore {
             """),
     ]
 
+    /// Keyset paging walks this index newest first (see ``sessions(page:)``).
+    public static let pagingMigration = SQLiteMigration("agentq-sessions-paging-index", sql: """
+        CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_at, id);
+        """)
+
     static let columns = "id, agent, title, status, workdir, managed_workdir, created_at, last_active_at, message_count"
 
     static func record(_ row: Row) -> SessionRecord {
@@ -64,7 +69,7 @@ public final class SQLiteSessionStore: SessionStore {
     public func create(_ session: SessionRecord) throws {
         try database.write(retryTransient: true) { db, _ in
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)", arguments: [session.id]) == true {
-                throw AgentQError(.invalidInput, "a session with ID '\(session.id)' already exists")
+                throw AgentQError(.alreadyExists, "a session with ID '\(session.id)' already exists")
             }
             try db.execute(
                 sql: "INSERT INTO sessions (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -100,6 +105,37 @@ public final class SQLiteSessionStore: SessionStore {
                 ORDER BY last_active_at DESC, id
                 """, arguments: [agent, status?.rawValue]
             ).map(Self.record)
+        }
+    }
+
+    public func sessions(page: SessionPage) throws -> [SessionRecord] {
+        try database.read(retryTransient: true) { db in
+            var conditions = ["(?1 IS NULL OR agent = ?1)", "(?2 IS NULL OR status = ?2)"]
+            var arguments: StatementArguments = [page.agent, page.status?.rawValue, page.limit]
+            if let after = page.after {
+                guard let createdAt = try Int64.fetchOne(db, sql: "SELECT created_at FROM sessions WHERE id = ?", arguments: [after])
+                else {
+                    throw AgentQError(
+                        .invalidInput, "no session '\(after)' to list after (after= takes the last session_id of the previous page)")
+                }
+                // A row value: the index is entered at the cursor instead of scanned up to it.
+                conditions.append("(created_at, id) < (?4, ?5)")
+                _ = arguments.append(contentsOf: [createdAt, after])
+            }
+            // Newest created first; a creation time never changes, so neither does a session's
+            // place in the order (last activity would move sessions between pages).
+            return try Row.fetchAll(db, sql: """
+                SELECT \(Self.columns) FROM sessions WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY created_at DESC, id DESC LIMIT ?3
+                """, arguments: arguments
+            ).map(Self.record)
+        }
+    }
+
+    public func setTitle(_ title: String?, sessionID: String) throws -> Bool {
+        try database.write(retryTransient: true) { db, _ in
+            try db.execute(sql: "UPDATE sessions SET title = ? WHERE id = ?", arguments: [title, sessionID])
+            return db.changesCount > 0
         }
     }
 
@@ -144,30 +180,45 @@ public final class SQLiteSessionStore: SessionStore {
         }
     }
 
+    static let messageColumns = """
+        seq, job_id, role, content, tool_calls, tool_call_id, tool_name, is_error, input_tokens,
+        output_tokens, duration_ms, created_at, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd
+        """
+
     public func messages(sessionID: String, last: Int?) throws -> [SessionMessage] {
         try database.read(retryTransient: true) { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT seq, job_id, role, content, tool_calls, tool_call_id, tool_name, is_error, input_tokens,
-                       output_tokens, duration_ms, created_at, cached_input_tokens, cache_write_tokens, reasoning_tokens,
-                       cost_usd
+                SELECT \(Self.messageColumns)
                 FROM session_messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?
                 """, arguments: [sessionID, last ?? -1])
-            return try rows.reversed().map { row in
-                let callsText: String? = row[4]
-                let calls = try callsText.map { try JSONDecoder().decode([ToolCall].self, from: Data($0.utf8)) } ?? []
-                let role = ChatMessage.Role(rawValue: row[2]) ?? .user
-                return SessionMessage(
-                    seq: row[0], jobID: row[1],
-                    message: ChatMessage(
-                        role: role, content: row[3], toolCalls: calls, toolCallID: row[5], toolName: row[6],
-                        isError: row[7]),
-                    usage: TokenUsage(
-                        inputTokens: row[8], outputTokens: row[9], cachedInputTokens: row[12], cacheWriteTokens: row[13],
-                        reasoningTokens: row[14], costUSD: row[15]),
-                    durationMilliseconds: row[10],
-                    createdAt: Timestamp(milliseconds: row[11]))
-            }
+            return try rows.reversed().map(Self.message)
         }
+    }
+
+    public func messages(sessionID: String, afterSeq: Int) throws -> [SessionMessage] {
+        try database.read(retryTransient: true) { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.messageColumns)
+                FROM session_messages WHERE session_id = ? AND seq > ? ORDER BY seq
+                """, arguments: [sessionID, afterSeq]
+            ).map(Self.message)
+        }
+    }
+
+    static func message(_ row: Row) throws -> SessionMessage {
+        let callsText: String? = row[4]
+        let calls = try callsText.map { try JSONDecoder().decode([ToolCall].self, from: Data($0.utf8)) } ?? []
+        let role = ChatMessage.Role(rawValue: row[2]) ?? .user
+        return SessionMessage(
+            seq: row[0], jobID: row[1],
+            message: ChatMessage(
+                role: role, content: row[3], toolCalls: calls, toolCallID: row[5], toolName: row[6],
+                isError: row[7]),
+            usage: TokenUsage(
+                inputTokens: row[8], outputTokens: row[9], cachedInputTokens: row[12], cacheWriteTokens: row[13],
+                reasoningTokens: row[14], costUSD: row[15]),
+            durationMilliseconds: row[10],
+            createdAt: Timestamp(milliseconds: row[11]))
     }
 
     public func expireIdleSessions(now: Timestamp, timeoutMilliseconds: (String) -> Int64) throws -> [SessionRecord] {

@@ -23,7 +23,7 @@ public struct SessionManager: Sendable {
 
     /// Creates an idle session.
     /// - throws: ``AgentQError`` `.invalidName` for a session ID or agent name that breaks ``Name``'s
-    ///   rule, `.unknownAgent`, or `.invalidInput` for a taken ID.
+    ///   rule, `.unknownAgent`, or `.alreadyExists` for a taken ID.
     public func create(agent: String, sessionID: String? = nil, workdir: String? = nil, title: String? = nil) throws -> SessionRecord {
         let id = sessionID ?? SessionRecord.makeID()
         // The ID names the workspace directory: checked before anything is made.
@@ -31,6 +31,10 @@ public struct SessionManager: Sendable {
         try Name.validate(agent, as: .agent)
         guard try queue.agents.agent(named: agent) != nil else {
             throw AgentQError(.unknownAgent, "no agent named '\(agent)' (agentq agents list shows them)")
+        }
+        // Before the workspace is made: a taken ID leaves nothing behind.
+        if try queue.sessions.session(id: id) != nil {
+            throw AgentQError(.alreadyExists, "a session with ID '\(id)' already exists")
         }
         var directory: String
         var managed = true
@@ -75,9 +79,29 @@ public struct SessionManager: Sendable {
         }
     }
 
+    /// Finds a session by its full ID only: for callers (the HTTP API) where a prefix matching
+    /// some other session would act on the wrong one.
+    /// - throws: ``AgentQError`` `.notFound`.
+    public func session(exactID id: String) throws -> SessionRecord {
+        expireIdleSessions()
+        guard let session = try queue.sessions.session(id: id) else {
+            throw AgentQError(.notFound, "No session found with ID '\(id)'")
+        }
+        return session
+    }
+
+    /// Sets the session's title (nil clears it); a closed session's history can still be named.
+    /// - throws: ``AgentQError`` `.notFound`.
+    public func setTitle(_ title: String?, sessionID: String) throws -> SessionRecord {
+        let session = try resolve(sessionID)
+        try queue.sessions.setTitle(title, sessionID: session.id)
+        return try reload(session)
+    }
+
     /// Enqueues a turn. It runs when a worker (or the caller) claims it; on a paused session it waits.
     /// - returns: the turn's job ID.
-    /// - throws: ``AgentQError`` `.invalidInput` when the session is ended or timed out, or the input is empty.
+    /// - throws: ``AgentQError`` `.sessionClosed` when the session is ended or timed out, `.invalidInput`
+    ///   when the input is empty.
     /// - parameter observing: receives the turn's events when it runs in this process.
     public func send(
         _ input: String, to sessionID: String, observing: (@Sendable (TurnEvent) -> Void)? = nil
@@ -104,7 +128,7 @@ public struct SessionManager: Sendable {
     }
 
     /// Lets a paused session's turns run again.
-    /// - throws: ``AgentQError`` `.invalidInput`: `Session 'X' has status 'ended' and cannot be resumed`.
+    /// - throws: ``AgentQError`` `.sessionClosed`: `Session 'X' has status 'ended' and cannot be resumed`.
     public func resume(_ sessionID: String) throws -> SessionRecord {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
@@ -114,12 +138,16 @@ public struct SessionManager: Sendable {
     }
 
     /// Cancels the session's running turn (and any queued ones) through their jobs' cancellation tokens.
+    /// - throws: ``AgentQError`` `.sessionClosed` when the session ended or timed out (its turns
+    ///   were cancelled then).
     public func cancel(_ sessionID: String) throws -> [CancelOutcome] {
         let session = try resolve(sessionID)
+        guard session.status.acceptsMessages else { throw closed(session) }
         return try queue.cancel(.lane(session.id))
     }
 
     /// Ends the session: cancels its turns, removes the workspace agentq created, keeps the history.
+    /// - throws: ``AgentQError`` `.sessionClosed` when it already ended or timed out.
     public func end(_ sessionID: String) throws -> SessionRecord {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
@@ -173,6 +201,6 @@ public struct SessionManager: Sendable {
     }
 
     private func closed(_ session: SessionRecord) -> AgentQError {
-        AgentQError(.invalidInput, "Session '\(session.id)' has status '\(session.status.rawValue)' and cannot be resumed")
+        AgentQError(.sessionClosed, "Session '\(session.id)' has status '\(session.status.rawValue)' and cannot be resumed")
     }
 }

@@ -71,6 +71,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case .notFound: return APIError(.notFound, "not_found", error.message)
         case .unknownAgent: return APIError(.notFound, "unknown_agent", error.message)
         case .alreadyExists: return APIError(.conflict, "already_exists", error.message)
+        case .sessionClosed: return APIError(.conflict, "session_closed", error.message)
         case .invalidName, .invalidInput, .invalidAgent, .invalidSchedule:
             return APIError(.badRequest, error.code.rawValue, error.message)
         case .invalidHome, .io: return APIError(.internalServerError, error.code.rawValue, error.message)

@@ -69,7 +69,7 @@ public struct AgentQServer: Sendable {
         var services: [any Service] = []
         if configuration.runsWorker {
             let options = WorkerOptions(
-                mode: .forever, concurrency: configuration.concurrency,
+                mode: .forever, concurrency: configuration.concurrency, workerID: environment.workerID,
                 log: { message in logger.info("\(message)") })
             services.append(WorkerService(queue: environment.queue, options: options, graceSeconds: configuration.graceSeconds))
         }

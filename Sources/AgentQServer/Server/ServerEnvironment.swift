@@ -1,4 +1,5 @@
 import AgentQ
+import JobQueue
 
 /// What every route of one server shares: the queue on its home and the configuration.
 ///
@@ -9,9 +10,13 @@ import AgentQ
 public struct ServerEnvironment: Sendable {
     public let queue: AgentQueue
     public let configuration: ServerConfiguration
+    /// The worker ID of this process's pool (when it runs one): a job it holds runs here, so
+    /// its turn's events arrive live through ``TurnObservers``.
+    public let workerID: String
 
     public init(queue: AgentQueue, configuration: ServerConfiguration) {
         self.queue = queue
         self.configuration = configuration
+        workerID = SortableID.make(prefix: "wrk_")
     }
 }

@@ -87,6 +87,9 @@ public protocol JobStore: Sendable {
     func summary() throws -> StoreSummary
 
     func job(id: String) throws -> Job?
+    /// The jobs with these IDs that exist, in one read: for a caller watching many jobs at once.
+    /// - throws: a ``StoreError``.
+    func jobs(ids: [String]) throws -> [Job]
     func jobs(matching filter: JobFilter) throws -> [Job]
     func attempts(ofJob id: String) throws -> [AttemptRecord]
     func batch(id: String) throws -> Batch?

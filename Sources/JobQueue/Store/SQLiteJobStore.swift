@@ -649,6 +649,23 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func jobs(ids: [String]) throws -> [Job] {
+        guard !ids.isEmpty else { return [] }
+        return try read { db in
+            var jobs: [Job] = []
+            // In chunks: SQLite caps the number of bound parameters of one statement.
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = Array(ids[start..<min(start + 500, ids.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                jobs += try Row.fetchAll(
+                    db, sql: "SELECT \(Self.columns) FROM jobs WHERE id IN (\(marks)) AND status != 'staged'",
+                    arguments: StatementArguments(chunk)
+                ).map(Self.job(from:))
+            }
+            return jobs
+        }
+    }
+
     public func jobs(matching filter: JobFilter) throws -> [Job] {
         // Jobs of a batch still loading are not there yet for anyone.
         var conditions: [String] = ["status != 'staged'"]
