@@ -128,10 +128,24 @@ struct TurnEndpoints: Sendable {
         }
     }
 
-    /// Runs `body`; when the request's task is cancelled or the server stops, the wait's
-    /// updates end, so `body` returns without the turn's end.
+    /// Runs `body`; when the request's task is cancelled, or the server has been stopping for
+    /// its grace period, the wait's updates end, so `body` returns without the turn's end.
+    ///
+    /// A turn in flight when SIGTERM arrives usually finishes within the grace period (the
+    /// worker stops only after the requests), and its client gets the answer; one that cannot
+    /// (a paused session, no worker) is let go with `server_stopping` and stays a queued job.
     private func untilStopping<T>(_ wait: TurnWait, _ body: () async throws -> T) async rethrows -> T {
-        try await withTaskCancellationOrGracefulShutdownHandler(operation: body, onCancelOrGracefulShutdown: { wait.finish() })
+        let grace = environment.configuration.graceSeconds
+        return try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler(operation: body, onGracefulShutdown: {
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(grace * 1000)))
+                    wait.finish()
+                }
+            })
+        } onCancel: {
+            wait.finish()
+        }
     }
 
     private func stopped(jobID: String) -> APIError {
