@@ -83,7 +83,7 @@ struct RetentionTests {
         }
     }
 
-    @Test("prune removes the temporary files that a writer killed between create and rename left, an hour after their last touch")
+    @Test("prune removes the temporary files and half-received uploads that a killed writer or server left, an hour after their last touch")
     func pruneSweepsAbandonedTemporaryResultFiles() throws {
         let test = try TestQueue()
         defer { test.remove() }
@@ -97,7 +97,21 @@ struct RetentionTests {
         for url in [stale, result] {
             try FileManager.default.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: url.path)
         }
+        // Uploads to a server killed while receiving them.
+        let uploads = test.queue.home.root.appendingPathComponent("uploads")
+        let files = test.queue.home.root.appendingPathComponent("files")
+        let staleUpload = uploads.appendingPathComponent("upload-a1b2c3.jsonl")
+        let stalePartial = files.appendingPathComponent(".partial-1F2E3D")
+        let keptFile = files.appendingPathComponent("file-abc.jsonl")
+        for url in [staleUpload, stalePartial, keptFile] {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: url)
+            try FileManager.default.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: url.path)
+        }
         let report = try Retention(queue: test.queue).prune(PruneRequest(sessionsEndedBefore: try RetentionAge(parsing: "1d", option: "test")))
+        #expect(!FileManager.default.fileExists(atPath: staleUpload.path), "a half-received upload stayed")
+        #expect(!FileManager.default.fileExists(atPath: stalePartial.path), "a half-received file stayed")
+        #expect(FileManager.default.fileExists(atPath: keptFile.path), "an uploaded file was removed")
         #expect(!FileManager.default.fileExists(atPath: stale.path), "an abandoned temporary file stayed")
         #expect(FileManager.default.fileExists(atPath: fresh.path), "a write possibly in progress lost its file")
         #expect(FileManager.default.fileExists(atPath: result.path), "a result file was removed without being asked")

@@ -62,7 +62,10 @@ public struct ResultFileScan: Sendable {
 
     private static func isResultFile(_ name: String) -> Bool { name.hasSuffix(".json") && !name.hasPrefix(".") }
 
-    private func removeEntries(matching matches: (String) -> Bool, writtenBefore cutoff: Timestamp, dryRun: Bool) throws
+    /// Removes (or with `dryRun` only counts) the regular files of the directory whose name
+    /// `matches` and that were last written before `cutoff`.
+    /// - throws: ``AgentQError`` `.io` naming the directory.
+    public func removeEntries(matching matches: (String) -> Bool, writtenBefore cutoff: Timestamp, dryRun: Bool) throws
         -> (files: Int, bytes: Int64)
     {
         var files = 0

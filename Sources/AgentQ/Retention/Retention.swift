@@ -61,10 +61,16 @@ public final class Retention: Sendable {
         if !request.dryRun {
             // Writes that died half-way leave a temporary file beside the results; an hour
             // after their last touch they are litter, whatever else this prune was asked.
-            let litter = try files.removeAbandonedTemporaryFiles(
-                untouchedSince: now.adding(milliseconds: -3_600_000), dryRun: false)
+            let anHourAgo = now.adding(milliseconds: -3_600_000)
+            let litter = try files.removeAbandonedTemporaryFiles(untouchedSince: anHourAgo, dryRun: false)
             report.resultFiles += litter.files
             report.resultBytes += litter.bytes
+            // The same for uploads to `agentq serve` that a killed server left half-received.
+            let home = queue.home.root
+            _ = try ResultFileScan(directory: home.appendingPathComponent("uploads"))
+                .removeEntries(matching: { $0.hasPrefix("upload-") }, writtenBefore: anHourAgo, dryRun: false)
+            _ = try ResultFileScan(directory: home.appendingPathComponent("files"))
+                .removeEntries(matching: { $0.hasPrefix(".partial-") }, writtenBefore: anHourAgo, dryRun: false)
             let before = try queue.database.space()
             let vacuum = try queue.database.incrementalVacuum()
             report.largestWriteHoldMilliseconds = max(report.largestWriteHoldMilliseconds, vacuum.largestHoldMilliseconds)
