@@ -43,6 +43,7 @@ public struct AgentQServer: Sendable {
         AgentRoutes(environment: environment).register(on: router)
         OpenAIBatchRoutes(environment: environment).register(on: router)
         MetricsRoutes(environment: environment).register(on: router)
+        OpenAPIRoutes(environment: environment).register(on: router)
         return router
     }
 
