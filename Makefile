@@ -36,9 +36,14 @@ $(VENV)/bin/fakellm:
 	python3 -m venv $(VENV) || { echo "python3 -m venv failed: install python3-venv (apt-get install -y python3-venv)" >&2; exit 1; }
 	$(VENV)/bin/pip install -q --disable-pip-version-check fakellm==0.3.5
 
-test: deps $(VENV)/bin/fakellm
+# openapi-spec-validator (PyPI) checks that GET /openapi.json is a valid OpenAPI 3.1 document.
+$(VENV)/bin/openapi-spec-validator: $(VENV)/bin/fakellm
+	$(VENV)/bin/pip install -q --disable-pip-version-check openapi-spec-validator==0.9.0
+
+test: deps $(VENV)/bin/fakellm $(VENV)/bin/openapi-spec-validator
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm $(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm AGENTQ_OPENAPI_SPEC_VALIDATOR=$(CURDIR)/$(VENV)/bin/openapi-spec-validator \
+		$(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
 # Throughput figures, in release mode. Figures, not pass/fail.
 bench: deps
