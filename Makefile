@@ -40,9 +40,15 @@ $(VENV)/bin/fakellm:
 $(VENV)/bin/openai: $(VENV)/bin/fakellm
 	$(VENV)/bin/pip install -q --disable-pip-version-check openai==1.109.1
 
-test: deps $(VENV)/bin/fakellm $(VENV)/bin/openai
+# openapi-spec-validator (PyPI) checks that GET /openapi.json is a valid OpenAPI 3.1 document.
+$(VENV)/bin/openapi-spec-validator: $(VENV)/bin/fakellm
+	$(VENV)/bin/pip install -q --disable-pip-version-check openapi-spec-validator==0.9.0
+
+test: deps $(VENV)/bin/fakellm $(VENV)/bin/openai $(VENV)/bin/openapi-spec-validator
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm AGENTQ_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test $(SWIFT_FLAGS) --skip-build
+	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm AGENTQ_PYTHON=$(CURDIR)/$(VENV)/bin/python \
+		AGENTQ_OPENAPI_SPEC_VALIDATOR=$(CURDIR)/$(VENV)/bin/openapi-spec-validator \
+		$(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
 # Throughput figures, in release mode. Figures, not pass/fail.
 bench: deps

@@ -31,6 +31,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The hottest statements bind and step through the C API directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // Claims, run times, retries: the API only; `agentq serve` picks the backend.
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The product: agents, providers, turns, bulk submission and result files.
@@ -39,6 +41,7 @@ let package = Package(
             dependencies: [
                 "JobQueue",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The HTTP API of `agentq serve`: thin routes over AgentQ, Prometheus metrics.
@@ -49,6 +52,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -67,7 +71,7 @@ let package = Package(
         // `make bench`: prints throughput figures; never a pass/fail test.
         .executableTarget(
             name: "agentq-bench",
-            dependencies: ["AgentQ", "JobQueue"]
+            dependencies: ["AgentQ", "JobQueue", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // `make fuzz`: the bulk-line reader against JSONSerialization on a million generated lines.
         .executableTarget(

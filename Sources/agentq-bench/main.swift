@@ -9,6 +9,9 @@ struct Bench {
     var engineJobs = 50_000
     var endToEndJobs = 20_000
     var pruneJobs = 1_000_000
+    var serverRequestsPerClient = 50
+    /// `--server-only`: just the figures of `agentq serve` (section 5).
+    var serverOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -22,6 +25,8 @@ struct Bench {
             case "--engine-jobs": bench.engineJobs = Int(value ?? "") ?? bench.engineJobs; index += 1
             case "--e2e-jobs": bench.endToEndJobs = Int(value ?? "") ?? bench.endToEndJobs; index += 1
             case "--prune-jobs": bench.pruneJobs = Int(value ?? "") ?? bench.pruneJobs; index += 1
+            case "--server-only": bench.serverOnly = true
+            case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
                 exit(2)
@@ -109,6 +114,10 @@ func runMeasured(_ command: String, _ arguments: [String], home: String) throws 
 
 let bench = Bench.parse(CommandLine.arguments)
 print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy")
+if bench.serverOnly, let binary = bench.agentqBinary {
+    try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
+    exit(0)
+}
 
 // 1. Bulk submit: parse + validate + insert a 100k-line file in one transaction.
 do {
@@ -297,4 +306,9 @@ do {
         + "\(String(format: "%.1f", vacuum.largestHoldMilliseconds)) ms; file \(fileBefore / 1_000_000) MB -> \(fileAfter / 1_000_000) MB")
     print("beside it: \(longest.rounds) claim+heartbeat round trips, the slowest \(String(format: "%.1f", longest.milliseconds)) ms")
     try? FileManager.default.removeItem(at: home.root)
+}
+
+// 5. Server: `agentq serve` under 64 concurrent clients, and the latency it adds over an in-process turn.
+if let binary = bench.agentqBinary {
+    try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
 }

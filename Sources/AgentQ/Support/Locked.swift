@@ -20,3 +20,20 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
 
     var current: Value { update { $0 } }
 }
+
+extension Locked {
+    /// The value stored under `key`, made by `make` and stored the first time: a per-key registry.
+    ///
+    /// ```swift
+    /// let gates = Locked<[String: RateLimitGate]>([:])
+    /// let gate = gates.value(for: "https://api.openai.com/v1") { RateLimitGate() }
+    /// ```
+    func value<Key: Hashable, Element>(for key: Key, orMake make: () -> Element) -> Element where Value == [Key: Element] {
+        update { all in
+            if let existing = all[key] { return existing }
+            let made = make()
+            all[key] = made
+            return made
+        }
+    }
+}

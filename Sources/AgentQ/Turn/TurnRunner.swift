@@ -47,6 +47,12 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
             throw JobFailure(type: "budget_exceeded", message: "not started: \(reason)", retryable: false)
         }
         let (agent, provider, tools) = try resolve(agentNamed: job.handler)
+        let started = DispatchTime.now().uptimeNanoseconds
+        var outcome = TurnMetrics.Outcome.failed
+        defer {
+            let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            TurnMetrics.turnDuration(outcome).recordNanoseconds(Int64(truncatingIfNeeded: elapsed))
+        }
         let emit: (TurnEvent) -> Void = { [observers] in observers.emit($0, jobID: job.id) }
         var session: SessionRecord?
         if let sessionID = job.lane { session = try openSession(sessionID, agent: agent) }
@@ -71,12 +77,14 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
             let result = TurnResult(
                 response: response, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps)
             emit(.done(result))
+            outcome = .succeeded
             return result.jsonText
         } catch {
             let partial = TurnResult(
                 response: nil, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps
             ).jsonText
             if error is JobCancelled || token.isCancelled {
+                outcome = .cancelled
                 if token.reason == nil || token.reason == .requested {
                     // Cancelled for good: every tool call gets an answer, so the history stays valid to send.
                     for call in transcript.unansweredCalls {
@@ -164,6 +172,7 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                 onRestart: { if streamed.current { observers.emit(.streamRestarted, jobID: jobID) } })
             var response = try provider.respond(to: request, token: token)
             if response.usage.costUSD == 0 { response.usage.costUSD = agent.http.cost(of: response.usage) }
+            TurnMetrics.record(response.usage)
             try transcript.append(
                 ChatMessage(role: .assistant, content: response.text, toolCalls: response.toolCalls), usage: response.usage)
             if !response.text.isEmpty && !streamed.current { emit(.textDelta(response.text)) }

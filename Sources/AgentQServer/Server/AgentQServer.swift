@@ -43,6 +43,7 @@ public struct AgentQServer: Sendable {
         AgentRoutes(environment: environment).register(on: router)
         OpenAIBatchRoutes(environment: environment).register(on: router)
         MetricsRoutes(environment: environment).register(on: router)
+        OpenAPIRoutes(environment: environment).register(on: router)
         return router
     }
 
@@ -51,6 +52,8 @@ public struct AgentQServer: Sendable {
     /// - parameter onListening: the address bound (the port is the real one when 0 was asked).
     /// - throws: when the address cannot be bound.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
+        // Before the worker starts: the engine's metric objects bind to the backend on first use.
+        ServerMetrics.bootstrap()
         let configuration = environment.configuration
         let logger = { () -> Logger in
             var logger = Logger(label: "agentq.serve")

@@ -116,7 +116,9 @@ public final class WorkerPool: @unchecked Sendable {
             workerCondition.unlock()
             let started = DispatchTime.now().uptimeNanoseconds
             var outcome = JobOutcome(job: job, resolution: execute(job, token: token), finishedAt: timeSource.now())
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+            let nanoseconds = DispatchTime.now().uptimeNanoseconds - started
+            let elapsed = Double(nanoseconds) / 1e6
+            QueueMetrics.jobDuration(for: outcome.resolution).recordNanoseconds(Int64(truncatingIfNeeded: nanoseconds))
             if let finished = outcome.finishedJob {
                 // Delivered before the commit, on this thread: result files are written in
                 // parallel, and a crash in between only means the job runs (and is written) again.
@@ -294,6 +296,7 @@ public final class WorkerPool: @unchecked Sendable {
             claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds))
         record(reports.outcomes.filter { !result.refused.contains($0.job.seq) })
         if claimNow {
+            if !result.claimed.isEmpty { QueueMetrics.claims.increment(by: result.claimed.count) }
             state.claimedTotal += result.claimed.count
             state.lastClaimFoundNothing = result.claimed.isEmpty
             state.nextClaim = result.claimed.count < capacity ? now.adding(milliseconds: options.pollMilliseconds) : now
@@ -358,7 +361,9 @@ public final class WorkerPool: @unchecked Sendable {
             case .succeeded: summary.succeeded += 1
             case .failed: summary.failed += 1
             case .cancelled: summary.cancelled += 1
-            case .retry: summary.retried += 1
+            case .retry:
+                summary.retried += 1
+                QueueMetrics.retries.increment()
             case .requeue: summary.requeued += 1
             }
         }
@@ -406,6 +411,7 @@ public final class WorkerPool: @unchecked Sendable {
         let abandoned = try retrying { try store.cleanUpAbandonedSubmissions(now: now) }
         if abandoned > 0 { options.log("cleaned up \(abandoned) bulk submission(s) whose process died half-way") }
         if rescued > 0 {
+            QueueMetrics.rescued.increment(by: rescued)
             workerCondition.lock()
             summary.rescued += rescued
             workerCondition.unlock()

@@ -43,11 +43,13 @@ struct ProviderCall {
                 retryable: false)
         }
         let endpointGate = gate   // one registry lookup per call, not per use
+        let metrics = ProviderMetrics.forEndpoint(baseURL)
         var number = 1
         while true {
             try endpointGate.waitForTurn(
                 requestsPerMinute: agent.http.requestsPerMinute, tokensPerMinute: agent.http.tokensPerMinute, shared: rateLimits,
                 token: token)
+            metrics.requests.increment()
             do {
                 var response = try attempt(key)
                 // Only a tpm budget reads token counts, so only then are they written for other processes.
@@ -57,6 +59,7 @@ struct ProviderCall {
                 return response
             } catch let failure as AttemptFailure {
                 let message = Self.scrub(failure.message, key: key)
+                if failure.status == 429 { metrics.rateLimited.increment() }
                 if failure.status == 429, let wait = failure.retryAfterMilliseconds {
                     // Everyone calling this endpoint waits, not just this worker: in every process.
                     endpointGate.close(forMilliseconds: wait, shared: rateLimits)
@@ -72,6 +75,7 @@ struct ProviderCall {
                         retryable: true, retryAfterMilliseconds: failure.retryAfterMilliseconds)
                 }
                 request.onRestart?()
+                metrics.retries.increment()
                 try token.sleep(milliseconds: delay)
                 number += 1
             }

@@ -23,12 +23,7 @@ public final class RateLimitGate: @unchecked Sendable {
     /// The gate of an endpoint (one per endpoint key in this process).
     public static func forEndpoint(_ baseURL: String) -> RateLimitGate {
         let key = endpointKey(baseURL)
-        return registry.update { gates in
-            if let gate = gates[key] { return gate }
-            let gate = RateLimitGate(endpoint: key)
-            gates[key] = gate
-            return gate
-        }
+        return registry.value(for: key) { RateLimitGate(endpoint: key) }
     }
 
     /// The endpoint a base URL names, safe to store: scheme, host, port and path, without the
