@@ -127,3 +127,16 @@ public func eventually(within seconds: Double, _ condition: () throws -> Bool) r
     }
     return try condition()
 }
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass, sleeping without holding a
+/// thread: async tests share a couple of cooperative threads, and one that blocks them starves
+/// the others.
+/// - returns: whether it held.
+public func eventually(within seconds: Double, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(nanoseconds: 20_000_000)
+    }
+    return try condition()
+}
