@@ -5,12 +5,14 @@ BIN_DIR = $(shell $(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)
 
 .PHONY: run test bench fuzz build deps clean
 
-# System packages the build needs: the SQLite headers (GRDB links the system libsqlite3)
-# and bubblewrap for the agents' sandboxed tools.
+# System packages the build needs: the SQLite headers (GRDB links the system libsqlite3),
+# bubblewrap for the agents' sandboxed tools, and strace for the test that checks a submit is
+# on the disk before it answers.
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
 	python3 -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

@@ -97,6 +97,9 @@ public final class AgentQueue: Sendable {
     public func cancel(_ selector: JobSelector) throws -> [CancelOutcome] {
         let outcomes = try store.cancel(selector, now: .now)
         try writePendingResults()
+        // The cancel itself was synced by the store; the delivery marks too, so a power cut
+        // cannot bring back a result file's "pending" state the user already saw cleared.
+        try database.syncCommits()
         return outcomes
     }
 

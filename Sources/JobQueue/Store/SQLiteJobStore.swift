@@ -153,6 +153,8 @@ public final class SQLiteJobStore: JobStore {
 
     public func enqueue(batch: NewBatch?, _ body: (any JobInserter) throws -> Void) throws -> EnqueueSummary {
         let result = try enqueueCommitted(batch: batch, body)
+        // The caller is about to tell a user the jobs are in: on the disk first.
+        try database.syncCommits()
         wake?.notify()
         return result
     }
@@ -541,6 +543,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func cancel(_ selector: JobSelector, now: Timestamp) throws -> [CancelOutcome] {
         let result = try cancelCommitted(selector, now: now)
+        try database.syncCommits()
         wake?.notify()
         return result
     }
@@ -611,6 +614,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func retry(ids: [String], now: Timestamp) throws -> [RetryOutcome] {
         let result = try retryCommitted(ids: ids, now: now)
+        try database.syncCommits()
         wake?.notify()
         return result
     }
