@@ -139,6 +139,23 @@ struct BulkLineTests {
         #expect(try decodeLine(#"{"input":"x","priority":1000000}"#).priority == 1_000_000)
     }
 
+    @Test("integers read without a string give what the string reading gave, at and past 15 digits")
+    func integerFastPathMatchesStrings() throws {
+        for text in ["0", "-0", "7", "-4", "999999999999999", "-999999999999999", "1000000000000000",
+                     "9223372036854775807", "-9223372036854775808"] {
+            let line = try decodeLine(#"{"input":"x","priority":\#(text)}"#)
+            #expect(line.priority == Int(text), "priority \(text)")
+        }
+        for text in ["0", "-0", "7", "999999999999999", "1000000000000000", "12345678901234567890"] {
+            let cost = try #require(try decodeLine(#"{"input":"x","max_cost_usd":\#(text)}"#).maxCostUSD)
+            let expected = try #require(Double(text))
+            #expect(cost == expected && cost.sign == expected.sign, "cost \(text)")
+        }
+        #expect(rejection(#"{"input":"x","priority":9223372036854775808}"#) == "\"priority\" must be a whole number")
+        #expect(try decodeLine(#"{"input":"x","priority":1e3}"#).priority == 1000)
+        #expect(try decodeLine(#"{"input":"x","priority":-7.0}"#).priority == -7)
+    }
+
     @Test("OpenAI Batch API format: the last user message is the input")
     func batchAPIString() throws {
         let line = try decodeLine(#"""

@@ -222,4 +222,32 @@ struct PerLineSpendCapTests {
         #expect(capped.error?.type == "budget_exceeded")
         #expect(try test.store.job(id: jobs[0].id)?.status == .succeeded)
     }
+    @Test("each line gets its own caps' text when lines alternate between caps, none and -0")
+    func capsFollowEachLine() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let lines = """
+            {"input": "a", "max_cost_usd": 0.25}
+            {"input": "b", "max_cost_usd": 0.25}
+            {"input": "c"}
+            {"input": "d", "max_cost_usd": 0}
+            {"input": "e", "max_cost_usd": -0}
+            {"input": "f", "max_cost_usd": 0.25, "max_tokens_total": 5}
+            {"input": "g", "max_tokens_total": 5}
+            {"input": "h", "max_cost_usd": 0.25}
+            """
+        let report = try test.queue.submit(Data(lines.utf8), options: SubmitOptions(source: "caps.jsonl"))
+        let jobs = try test.store.jobs(matching: JobFilter(batchID: report.batchID))
+        func expected(_ cost: Double?, _ tokens: Int?) throws -> String? {
+            var object: [String: Any] = [:]
+            if let cost { object["max_cost_usd"] = cost }
+            if let tokens { object["max_tokens_total"] = tokens }
+            guard !object.isEmpty else { return nil }
+            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
+        #expect(try jobs.map(\.options) == [
+            expected(0.25, nil), expected(0.25, nil), nil, expected(0, nil), expected(-0.0, nil),
+            expected(0.25, 5), expected(nil, 5), expected(0.25, nil),
+        ])
+    }
 }

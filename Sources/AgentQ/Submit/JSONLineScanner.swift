@@ -129,6 +129,7 @@ struct JSONLineScanner {
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
             guard try skipDigits() > 0 else { throw invalid() }
         }
+        if isInteger, let value = smallInteger(start..<index) { return value }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let double = Double(text) else { throw invalid() }
         // 1e999 reads as infinity, which no JSON reader can give back (Foundation refuses it):
@@ -137,6 +138,18 @@ struct JSONLineScanner {
             throw BulkLineError("not valid JSON: the number \(text.prefix(40)) is too large for a double")
         }
         return .number(double, integer: isInteger ? Int64(text) : nil)
+    }
+
+    /// An integer of at most 15 digits, read without making a string: such a number is exact in
+    /// a double, so this gives what `Double(text)` and `Int64(text)` give (`-0` stays `-0.0`).
+    private func smallInteger(_ range: Range<Int>) -> Value? {
+        let negative = bytes[range.lowerBound] == UInt8(ascii: "-")
+        let digits = negative ? range.dropFirst() : range[...]
+        guard digits.count <= 15 else { return nil }
+        var value: Int64 = 0
+        for offset in digits { value = value * 10 + Int64(bytes[offset] &- UInt8(ascii: "0")) }
+        if negative { value = -value }
+        return .number(negative && value == 0 ? -0.0 : Double(value), integer: value)
     }
 
     @discardableResult

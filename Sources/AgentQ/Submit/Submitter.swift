@@ -36,8 +36,10 @@ public struct Submitter: Sendable {
     public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
         var check = LineCheck(options: options, agents: agents)
         let batch = NewBatch(source: options.source)
+        let chunks = ChunkPrefetcher(reader)
+        defer { chunks.finish() }
         let summary = try store.enqueue(batch: batch) { inserter in
-            while let entries = try reader.next() {
+            while let entries = try chunks.next() {
                 for entry in entries {
                     guard let job = try check.job(for: entry) else { continue }
                     // Once the file is rejected, the rest is only checked, to list every bad line.
@@ -86,6 +88,9 @@ private struct LineCheck {
     private var sawLine = false
     private var accepted = 0
     private var knownAgents: [String: Bool] = [:]
+    /// The options text of the last caps seen: a file's lines mostly share their caps, and
+    /// encoding them (JSONSerialization) cost more than the rest of the line's check.
+    private var lastLimits: (maxCostUSD: Double?, maxTokensTotal: Int?, options: String?) = (nil, nil, nil)
 
     init(options: SubmitOptions, agents: any AgentStore) {
         self.options = options
@@ -119,11 +124,18 @@ private struct LineCheck {
             return nil
         }
         accepted += 1
+        // Bit patterns, not ==: -0.0 == 0.0, yet the two encode differently.
+        if line.maxCostUSD?.bitPattern != lastLimits.maxCostUSD?.bitPattern
+            || line.maxTokensTotal != lastLimits.maxTokensTotal
+        {
+            lastLimits = (line.maxCostUSD, line.maxTokensTotal,
+                SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions)
+        }
         return NewJob(
             customID: line.customID, lane: line.session ?? options.defaultSession, handler: agent,
             input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
             runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
-            options: SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions)
+            options: lastLimits.options)
     }
 
     /// - throws: ``SubmitRejected`` when the file had no lines, a bad line (unless skipped), or no good line.
