@@ -36,10 +36,8 @@ public struct Submitter: Sendable {
     public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
         var check = LineCheck(options: options, agents: agents)
         let batch = NewBatch(source: options.source)
-        let chunks = ChunkPrefetcher(reader)
-        defer { chunks.finish() }
         let summary = try store.enqueue(batch: batch) { inserter in
-            while let entries = try chunks.next() {
+            while let entries = try reader.next() {
                 for entry in entries {
                     guard let job = try check.job(for: entry) else { continue }
                     // Once the file is rejected, the rest is only checked, to list every bad line.
