@@ -308,6 +308,11 @@ do {
     try? FileManager.default.removeItem(at: home.root)
 }
 
+// 4b. List latency: jobs list, batch status and sessions list with a million jobs in the home.
+if let binary = bench.agentqBinary {
+    try ListLatencyBench(binary: binary).run()
+}
+
 // 5. Server: `agentq serve` under 64 concurrent clients, and the latency it adds over an in-process turn.
 if let binary = bench.agentqBinary {
     try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
