@@ -12,6 +12,8 @@ struct Bench {
     var serverRequestsPerClient = 50
     /// `--server-only`: just the figures of `agentq serve` (section 5).
     var serverOnly = false
+    /// `--lists-only`: just the list latencies on a million-job home (section 4b).
+    var listsOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -26,6 +28,7 @@ struct Bench {
             case "--e2e-jobs": bench.endToEndJobs = Int(value ?? "") ?? bench.endToEndJobs; index += 1
             case "--prune-jobs": bench.pruneJobs = Int(value ?? "") ?? bench.pruneJobs; index += 1
             case "--server-only": bench.serverOnly = true
+            case "--lists-only": bench.listsOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -114,6 +117,10 @@ func runMeasured(_ command: String, _ arguments: [String], home: String) throws 
 
 let bench = Bench.parse(CommandLine.arguments)
 print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy")
+if bench.listsOnly, let binary = bench.agentqBinary {
+    try ListLatencyBench(binary: binary).run()
+    exit(0)
+}
 if bench.serverOnly, let binary = bench.agentqBinary {
     try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
     exit(0)
@@ -309,6 +316,11 @@ do {
         + "\(String(format: "%.1f", vacuum.largestHoldMilliseconds)) ms; file \(fileBefore / 1_000_000) MB -> \(fileAfter / 1_000_000) MB")
     print("beside it: \(longest.rounds) claim+heartbeat round trips, the slowest \(String(format: "%.1f", longest.milliseconds)) ms")
     try? FileManager.default.removeItem(at: home.root)
+}
+
+// 4b. List latency: jobs list, batch status and sessions list with a million jobs in the home.
+if let binary = bench.agentqBinary {
+    try ListLatencyBench(binary: binary).run()
 }
 
 // 5. Server: `agentq serve` under 64 concurrent clients, and the latency it adds over an in-process turn.

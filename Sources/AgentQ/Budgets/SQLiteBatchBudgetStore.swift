@@ -18,6 +18,7 @@ public final class SQLiteBatchBudgetStore: BatchBudgetStore {
                 spent_tokens INTEGER NOT NULL DEFAULT 0
             );
             """),
+        usageTotalsMigration,
     ]
 
     public func setBudget(_ budget: BatchBudget) throws {
@@ -49,25 +50,6 @@ public final class SQLiteBatchBudgetStore: BatchBudgetStore {
             """, arguments: [batchID]
         ).map {
             BatchBudget(batchID: $0[0], maxCostUSD: $0[1], maxTokensTotal: $0[2], spentCostUSD: $0[3], spentTokens: $0[4])
-        }
-    }
-
-    /// Sums the usage recorded in the batch's job outputs.
-    public func usage(batchID: String) throws -> TokenUsage {
-        try database.read(retryTransient: true) { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT COALESCE(SUM(json_extract(output, '$.usage.input_tokens')), 0),
-                       COALESCE(SUM(json_extract(output, '$.usage.output_tokens')), 0),
-                       COALESCE(SUM(json_extract(output, '$.usage.cached_input_tokens')), 0),
-                       COALESCE(SUM(json_extract(output, '$.usage.cache_write_tokens')), 0),
-                       COALESCE(SUM(json_extract(output, '$.usage.reasoning_tokens')), 0),
-                       COALESCE(SUM(json_extract(output, '$.usage.cost_usd')), 0.0)
-                FROM jobs WHERE batch_id = ? AND output IS NOT NULL AND json_valid(output)
-                """, arguments: [batchID])
-            else { return TokenUsage() }
-            return TokenUsage(
-                inputTokens: row[0], outputTokens: row[1], cachedInputTokens: row[2], cacheWriteTokens: row[3],
-                reasoningTokens: row[4], costUSD: row[5])
         }
     }
 }

@@ -101,6 +101,8 @@ public final class SQLiteJobStore: JobStore {
             );
             CREATE INDEX pruned_job_ranges_first ON pruned_job_ranges (first_id);
             """),
+        batchCountsMigration,
+        listIndexMigration,
     ]
 
     static let columns = """
@@ -260,6 +262,7 @@ public final class SQLiteJobStore: JobStore {
         var afterSeq: Int64 = 0
         while true {
             let done: Bool = try write { db in
+                var moved = 0
                 let last = try Int64.fetchOne(db, sql: """
                     SELECT MAX(seq) FROM (SELECT seq FROM jobs WHERE batch_id = ? AND seq > ? AND status = 'staged'
                                           ORDER BY seq LIMIT ?)
@@ -268,9 +271,11 @@ public final class SQLiteJobStore: JobStore {
                     try db.execute(sql: """
                         UPDATE jobs SET status = 'queued' WHERE batch_id = ? AND seq > ? AND seq <= ? AND status = 'staged'
                         """, arguments: [batchID, afterSeq, last])
+                    moved = db.changesCount
+                    try Self.countMadeLive(moved, batchID: batchID, db: db)
                     afterSeq = last
                 }
-                let finished = last == nil || db.changesCount < Self.rowsPerTransaction
+                let finished = last == nil || moved < Self.rowsPerTransaction
                 try db.execute(
                     sql: "UPDATE batches SET state = ?, touched_at = ? WHERE id = ?",
                     arguments: [finished ? "live" : "committing", finished ? nil : Timestamp.now.milliseconds, batchID])
@@ -674,9 +679,19 @@ public final class SQLiteJobStore: JobStore {
         // Jobs of a batch still loading are not there yet for anyone.
         var conditions: [String] = ["status != 'staged'"]
         var arguments: StatementArguments = []
+        // Few jobs are running, failed or cancelled: a list of them walks their small index
+        // rather than the whole table newest first, which reads every row when none match.
+        var table = "jobs"
         if let status = filter.status {
-            conditions.append("status = ?")
-            _ = arguments.append(contentsOf: [status.rawValue])
+            // A literal (one of the enum's own names), not a parameter: SQLite picks a partial
+            // index only when it can see the query's condition implies the index's.
+            conditions.append("status = '\(status.rawValue)'")
+            switch status {
+            case .running: table = "jobs INDEXED BY jobs_running"
+            // The index's own condition, word for word, so SQLite sees that it covers the query.
+            case .failed, .cancelled: conditions.append("status IN ('failed', 'cancelled')")
+            case .queued, .succeeded: break
+            }
         }
         if let batchID = filter.batchID {
             conditions.append("batch_id = ?")
@@ -690,7 +705,7 @@ public final class SQLiteJobStore: JobStore {
             conditions.append(filter.newestFirst ? "seq < ?" : "seq > ?")
             _ = arguments.append(contentsOf: [afterSeq])
         }
-        var sql = "SELECT \(Self.columns) FROM jobs WHERE " + conditions.joined(separator: " AND ")
+        var sql = "SELECT \(Self.columns) FROM \(table) WHERE " + conditions.joined(separator: " AND ")
         sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
         if let limit = filter.limit {
             sql += " LIMIT ?"
@@ -753,20 +768,5 @@ public final class SQLiteJobStore: JobStore {
 
     public func counts(batchID: String?) throws -> JobCounts {
         try read { db in try Self.counts(batchID: batchID, db: db) }
-    }
-
-    static func counts(batchID: String?, db: Database) throws -> JobCounts {
-        let rows: [Row]
-        if let batchID {
-            rows = try Row.fetchAll(
-                db, sql: "SELECT status, COUNT(*) FROM jobs WHERE batch_id = ? GROUP BY status", arguments: [batchID])
-        } else {
-            rows = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM jobs GROUP BY status")
-        }
-        var counts = JobCounts()
-        for row in rows {
-            if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
-        }
-        return counts
     }
 }

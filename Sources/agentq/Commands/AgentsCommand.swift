@@ -5,6 +5,7 @@ import Foundation
 extension AgentQCommand {
     struct Agents: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "agents",
             abstract: "Manage agent definitions (provider, model, system prompt, tools, options).",
             subcommands: [Add.self, List.self, Show.self, Remove.self])
     }
@@ -12,7 +13,7 @@ extension AgentQCommand {
 
 extension AgentQCommand.Agents {
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add or replace agents from JSON definition files.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add or replace agents from JSON definition files.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -38,7 +39,7 @@ extension AgentQCommand.Agents {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List agents.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List agents.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -63,7 +64,7 @@ extension AgentQCommand.Agents {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one agent's definition.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one agent's definition.")
 
         @OptionGroup var global: GlobalOptions
 

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Batch: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "batch",
             abstract: "Follow, collect and cancel batches (one per submitted file).",
             subcommands: [List.self, Status.self, Results.self, Cancel.self])
     }
@@ -18,7 +19,7 @@ private func requireBatch(_ id: String, in queue: AgentQueue) throws -> JobQueue
 
 extension AgentQCommand.Batch {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List batches, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List batches, newest first.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -49,7 +50,7 @@ extension AgentQCommand.Batch {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show how many jobs of a batch are in each status.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show how many jobs of a batch are in each status.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -87,6 +88,7 @@ extension AgentQCommand.Batch {
 
     struct Results: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "results",
             abstract: "Print the batch's job objects as JSONL, in input order.")
 
         @OptionGroup var global: GlobalOptions
@@ -133,7 +135,7 @@ extension AgentQCommand.Batch {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel every unfinished job of a batch.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel every unfinished job of a batch.")
 
         @OptionGroup var global: GlobalOptions
 

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Config: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "config",
             abstract: "Show and change the home's settings (the retention policy).",
             discussion: """
                 Keys: retention.finished (finished jobs), retention.sessions (ended and timed-out
@@ -27,7 +28,7 @@ extension AgentQCommand.Config {
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a setting's value (exit 1 when unset).")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "Print a setting's value (exit 1 when unset).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key, e.g. retention.finished.") var key: String
 
@@ -44,7 +45,7 @@ extension AgentQCommand.Config {
     }
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a setting, e.g. `config set retention.finished 14d`.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a setting, e.g. `config set retention.finished 14d`.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key, e.g. retention.finished.") var key: String
         @Argument(help: "An AGE: 30m, 12h, 7d.") var value: String
@@ -63,7 +64,7 @@ extension AgentQCommand.Config {
     }
 
     struct Unset: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a setting (keep forever again).")
+        static let configuration = CommandConfiguration(commandName: "unset", abstract: "Remove a setting (keep forever again).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key, e.g. retention.finished.") var key: String
 
@@ -76,7 +77,7 @@ extension AgentQCommand.Config {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print every setting as KEY VALUE.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Print every setting as KEY VALUE.")
         @OptionGroup var global: GlobalOptions
 
         func run() throws {

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Jobs: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "jobs",
             abstract: "List, inspect, cancel and retry jobs.",
             subcommands: [List.self, Get.self, Cancel.self, Retry.self])
     }
@@ -14,6 +15,7 @@ extension AgentQCommand {
 extension AgentQCommand.Jobs {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List jobs, newest first (in input order with --batch).")
 
         @OptionGroup var global: GlobalOptions
@@ -59,7 +61,7 @@ extension AgentQCommand.Jobs {
     }
 
     struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one job, with the error of every failed attempt.")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "Show one job, with the error of every failed attempt.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -105,6 +107,7 @@ extension AgentQCommand.Jobs {
 
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Cancel jobs: queued ones at once, running ones within 2 seconds.")
 
         @OptionGroup var global: GlobalOptions
@@ -172,6 +175,7 @@ extension AgentQCommand.Jobs {
 
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retry",
             abstract: "Put failed or cancelled jobs back in the queue with fresh attempts.")
 
         @OptionGroup var global: GlobalOptions

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Delete finished jobs, closed sessions and result files older than an age.",
             discussion: """
                 AGE is a whole number and a unit: 30m, 12h, 7d (also s, w). Queued and running jobs,

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Talk to an agent: a new session, one turn per line you type.",
             discussion: "Type 'exit' or press Ctrl-C to leave; the session stays resumable with 'agentq sessions send'.")
 

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Schedules: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "schedules",
             abstract: "Prompts that run on a cron expression or an interval, fired by every running worker.",
             discussion: """
                 A running `agentq worker` fires due schedules from its maintenance pass (every 1-5 s, its
@@ -27,6 +28,7 @@ struct ScheduleName: ParsableArguments {
 extension AgentQCommand.Schedules {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a schedule (or replace one with --replace).",
             discussion: """
                 --cron takes 5 fields (minute hour day-of-month month day-of-week) with ranges, lists, steps
@@ -138,7 +140,7 @@ extension AgentQCommand.Schedules {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List schedules by name.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List schedules by name.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -168,7 +170,7 @@ extension AgentQCommand.Schedules {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a schedule and its latest runs.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a schedule and its latest runs.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var schedule: ScheduleName
@@ -213,7 +215,7 @@ extension AgentQCommand.Schedules {
     }
 
     struct Pause: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a schedule from firing until it is resumed.")
+        static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop a schedule from firing until it is resumed.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var schedule: ScheduleName
 
@@ -226,6 +228,7 @@ extension AgentQCommand.Schedules {
 
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resume",
             abstract: "Resume a paused schedule from its next tick (ticks missed while paused do not fire).")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var schedule: ScheduleName

@@ -6,6 +6,7 @@ import Foundation
 extension AgentQCommand {
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve the HTTP API (sessions, jobs, batches, agents, the OpenAI Batch API) on this home.",
             discussion: """
                 Unless --no-worker, the same process runs a worker pool on the home, so `agentq serve`

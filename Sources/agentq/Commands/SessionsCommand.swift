@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Sessions: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "sessions",
             abstract: "Stateful conversations with an agent: history, tools and a workspace of their own.",
             discussion: "Every command that takes a session ID accepts a unique prefix of it.",
             subcommands: [Create.self, Send.self, Get.self, List.self, Pause.self, Resume.self, End.self, Cancel.self])
@@ -108,6 +109,7 @@ func runTurnAndReport(jobID: String, session: SessionRecord, queue: AgentQueue, 
 extension AgentQCommand.Sessions {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a session, and run its first turn if there is input.")
 
         @OptionGroup var global: GlobalOptions
@@ -150,7 +152,7 @@ extension AgentQCommand.Sessions {
     }
 
     struct Send: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send a message: a follow-up turn.")
+        static let configuration = CommandConfiguration(commandName: "send", abstract: "Send a message: a follow-up turn.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -176,6 +178,7 @@ extension AgentQCommand.Sessions {
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "get",
             abstract: "Show a session and its last five messages (--json: the full transcript).")
 
         @OptionGroup var global: GlobalOptions
@@ -213,7 +216,7 @@ extension AgentQCommand.Sessions {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List sessions, most recently active first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List sessions, most recently active first.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -255,6 +258,7 @@ extension AgentQCommand.Sessions {
 
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pause",
             abstract: "Pause a session: its turns wait in the queue until it is resumed; the workspace is kept.")
 
         @OptionGroup var global: GlobalOptions
@@ -270,7 +274,7 @@ extension AgentQCommand.Sessions {
     }
 
     struct Resume: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resume a paused session.")
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume a paused session.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -286,6 +290,7 @@ extension AgentQCommand.Sessions {
 
     struct End: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "end",
             abstract: "End a session: cancel its turns and delete its workspace; the history stays readable.")
 
         @OptionGroup var global: GlobalOptions
@@ -316,6 +321,7 @@ extension AgentQCommand.Sessions {
 
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cancel",
             abstract: "Cancel the session's running turn (and any queued ones) through their jobs' cancellation tokens.")
 
         @OptionGroup var global: GlobalOptions

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "Show how much the home holds and what the retention policy would remove.")
 
         @OptionGroup var global: GlobalOptions

@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "submit",
             abstract: "Enqueue a bulk prompt file (JSONL, one job per line) as one batch.",
             discussion: """
                 Each line is {"input": "...", "custom_id"?, "agent"?, "session"?, "priority"?, "run_at"?,

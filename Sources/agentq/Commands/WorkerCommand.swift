@@ -6,6 +6,7 @@ import JobQueue
 extension AgentQCommand {
     struct Worker: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "worker",
             abstract: "Run queued jobs with a pool of workers.",
             discussion: """
                 SIGINT or SIGTERM stops claiming, lets running jobs finish for --grace seconds, then
