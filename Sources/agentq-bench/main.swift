@@ -12,6 +12,8 @@ struct Bench {
     var serverRequestsPerClient = 50
     /// `--server-only`: just the figures of `agentq serve` (section 5).
     var serverOnly = false
+    /// `--files-only`: just the end-to-end drain against the file system (section 3b).
+    var filesOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -26,6 +28,7 @@ struct Bench {
             case "--e2e-jobs": bench.endToEndJobs = Int(value ?? "") ?? bench.endToEndJobs; index += 1
             case "--prune-jobs": bench.pruneJobs = Int(value ?? "") ?? bench.pruneJobs; index += 1
             case "--server-only": bench.serverOnly = true
+            case "--files-only": bench.filesOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -116,6 +119,10 @@ let bench = Bench.parse(CommandLine.arguments)
 print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy")
 if bench.serverOnly, let binary = bench.agentqBinary {
     try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
+    exit(0)
+}
+if bench.filesOnly, let binary = bench.agentqBinary {
+    try FileSystemRatioBench(binary: binary, jobs: bench.endToEndJobs, concurrency: 4).measure()
     exit(0)
 }
 
@@ -256,6 +263,11 @@ if let binary = bench.agentqBinary {
         try? FileManager.default.removeItem(at: home.root)
         try? FileManager.default.removeItem(atPath: file)
     }
+}
+
+// 3b. The same drain against the file system writing the same result files the same way.
+if let binary = bench.agentqBinary {
+    try FileSystemRatioBench(binary: binary, jobs: bench.endToEndJobs, concurrency: 4).measure()
 }
 
 // 4. Retention: prune finished jobs while another connection claims and heartbeats beside it.
