@@ -28,7 +28,7 @@ struct FileSystemRatioBench {
             let drain = try drainRate()
             fileSystemBest = max(fileSystemBest, fileSystem)
             drainBest = max(drainBest, drain)
-            print("result files, round \(round): file system alone (ResultWriter, \(concurrency) threads) \(Int(fileSystem.rounded())) files/s, "
+            print("result files, round \(round) (load \(loadAverage())): file system alone (ResultWriter, \(concurrency) threads) \(Int(fileSystem.rounded())) files/s, "
                 + "agentq worker --drain --concurrency \(concurrency) \(Int(drain.rounded())) jobs/s")
         }
         let ratio = drainBest / fileSystemBest * 100
@@ -80,18 +80,8 @@ struct FileSystemRatioBench {
 
     /// Jobs per second of `agentq worker --drain` on `jobs` queued echo lines (process start included).
     private func drainRate() throws -> Double {
-        let home = try freshHome()
-        let file = home.root.path + "-input.jsonl"
-        defer {
-            try? FileManager.default.removeItem(at: home.root)
-            try? FileManager.default.removeItem(atPath: file)
-        }
-        try bulkFile(lines: jobs).write(to: URL(fileURLWithPath: file))
-        _ = try run(binary, ["submit", file], home: home.root.path)
-        sync()
-        let elapsed = try seconds { _ = try run(binary, ["worker", "--drain", "--concurrency", "\(concurrency)"], home: home.root.path) }
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: home.resultsDirectory.path).filter { $0.hasSuffix(".json") }.count) ?? 0
-        return Double(files) / elapsed
+        let drain = try timedDrain(binary, jobs: jobs, concurrency: concurrency, prefetch: nil)
+        return Double(drain.files) / drain.seconds
     }
 
     /// A finished job as the echo agent leaves it for the line `index` of ``bulkFile(lines:)``.
