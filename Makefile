@@ -3,7 +3,7 @@ SWIFT ?= swift
 SWIFT_FLAGS ?=
 BIN_DIR = $(shell $(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)
 
-.PHONY: run test bench fuzz build deps clean
+.PHONY: run test bench bench-peers fuzz build deps clean
 
 # System packages the build needs: the SQLite headers (GRDB links the system libsqlite3),
 # bubblewrap for the agents' sandboxed tools, and strace for the test that checks a submit is
@@ -57,6 +57,19 @@ bench: deps
 	$(SWIFT) build -c release --product agentq-bench
 	$(SWIFT) build -c release --product agentq
 	$$($(SWIFT) build -c release --show-bin-path)/agentq-bench --agentq $$($(SWIFT) build -c release --show-bin-path)/agentq
+
+# huey (PyPI, pinned) for `make bench-peers`.
+$(VENV)/bin/huey_consumer: $(VENV)/bin/fakellm
+	$(VENV)/bin/pip install -q --disable-pip-version-check huey==3.5.4
+
+# agentq's end-to-end drain against huey's task API on SQLite: same jobs, same workers, same run
+# (PEERS_JOBS, PEERS_WORKERS to change them). bench/peers/huey_bench.py says what each side does.
+PEERS_JOBS ?= 20000
+PEERS_WORKERS ?= 4
+bench-peers: deps $(VENV)/bin/huey_consumer
+	$(SWIFT) build -c release --product agentq
+	$(VENV)/bin/python bench/peers/huey_bench.py --agentq $$($(SWIFT) build -c release --show-bin-path)/agentq \
+		--jobs $(PEERS_JOBS) --workers $(PEERS_WORKERS)
 
 # The bulk-line reader against Foundation's JSONSerialization on 1,000,000 generated lines
 # (FUZZ_COUNT, FUZZ_SEED to change them); fails at the first disagreement. A short run of it
