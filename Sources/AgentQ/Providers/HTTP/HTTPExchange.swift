@@ -61,25 +61,34 @@ enum HTTPExchange {
                 return Response(status: status, headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
             }
             let activity = LastActivity()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    var parser = ServerSentEventParser()
-                    for try await buffer in response.body {
-                        activity.touch()
-                        for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
-                    }
-                    if let last = parser.finish() { try onEvent(last) }
+            let reader = Task {
+                var parser = ServerSentEventParser()
+                for try await buffer in response.body {
+                    activity.touch()
+                    for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
                 }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(nanoseconds: 200_000_000)
-                        if activity.secondsSinceLast > idleSeconds { throw Failure.stalled(seconds: idleSeconds) }
-                    }
-                }
-                // The reader finishing (or either throwing) ends the exchange.
-                try await group.next()
-                group.cancelAll()
+                if let last = parser.finish() { try onEvent(last) }
             }
+            // The watchdog runs on a Dispatch timer, not as a task: when the cooperative threads
+            // are busy (many streams, a slow event handler), a sleeping task may wake seconds
+            // late, and a stalled stream would hold its worker that much longer.
+            let stalled = Locked(false)
+            let watchdog = DispatchSource.makeTimerSource(queue: .global())
+            watchdog.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
+            watchdog.setEventHandler {
+                guard activity.secondsSinceLast > idleSeconds else { return }
+                stalled.update { $0 = true }
+                reader.cancel()
+            }
+            watchdog.resume()
+            defer { watchdog.cancel() }
+            do {
+                try await withTaskCancellationHandler { try await reader.value } onCancel: { reader.cancel() }
+            } catch {
+                if stalled.current { throw Failure.stalled(seconds: idleSeconds) }
+                throw error
+            }
+            // A reader that finished before the watchdog's cancel took effect read the whole stream.
             return Response(status: status, headers: Self.headers(of: response), body: Data())
         } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
     }
