@@ -372,7 +372,9 @@ struct HTTPProviderTests {
         try #require(log.count == 2, "requests: \(log.count)")
         let gap = Self.at(log[1]) - Self.at(log[0])
         #expect(gap >= 2.0, "the retry came \(gap) s after the 429")
-        #expect(gap < 4.5, "the retry came \(gap) s after the 429")
+        // No upper bound on the gap: the contract is "not before retry-after", and a loaded
+        // machine (the whole suite's blocking tests share two cooperative threads with this
+        // call) only makes it longer; a clean CI run once saw 5.9 s here.
     }
 
     @Test("a connection dropped mid-answer then ok: the complete answer", arguments: families, [true, false])
