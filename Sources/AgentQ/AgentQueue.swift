@@ -96,10 +96,9 @@ public final class AgentQueue: Sendable {
     /// Cancels jobs; the ones that were queued get their result file at once.
     public func cancel(_ selector: JobSelector) throws -> [CancelOutcome] {
         let outcomes = try store.cancel(selector, now: .now)
-        try writePendingResults()
-        // The cancel itself was synced by the store; the delivery marks too, so a power cut
-        // cannot bring back a result file's "pending" state the user already saw cleared.
-        try database.syncCommits()
+        // The cancel itself was synced by the store; delivery marks written after it are
+        // synced too, so a power cut cannot bring back a "pending" state the user saw cleared.
+        if try writePendingResults() > 0 { try database.syncCommits() }
         return outcomes
     }
 
@@ -111,13 +110,17 @@ public final class AgentQueue: Sendable {
     }
 
     /// Writes the result file of every finished job that does not have one yet.
-    public func writePendingResults() throws {
+    /// - returns: how many result files were written.
+    @discardableResult
+    public func writePendingResults() throws -> Int {
+        var written = 0
         while true {
             let jobs = try store.undeliveredJobs(limit: 1000)
-            if jobs.isEmpty { return }
+            if jobs.isEmpty { return written }
             try results.deliver(jobs)
             try store.markDelivered(jobs)
-            if jobs.count < 1000 { return }
+            written += jobs.count
+            if jobs.count < 1000 { return written }
         }
     }
 }
