@@ -46,11 +46,17 @@ $(VENV)/bin/openai: $(VENV)/bin/fakellm
 $(VENV)/bin/openapi-spec-validator: $(VENV)/bin/fakellm
 	$(VENV)/bin/pip install -q --disable-pip-version-check openapi-spec-validator==0.9.0
 
+# The PostgreSQL tests run against a throwaway server (installed with apt-get when missing)
+# started here on a free loopback port and removed afterwards, pass or fail.
 test: deps $(VENV)/bin/fakellm $(VENV)/bin/openai $(VENV)/bin/openapi-spec-validator
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm AGENTQ_PYTHON=$(CURDIR)/$(VENV)/bin/python \
+	@pgdir=$$(mktemp -d /tmp/agentq-test-pg.XXXXXX); \
+	url=$$(bash Tests/Support/postgres-test-server.sh start $$pgdir) || { rm -rf $$pgdir; exit 1; }; \
+	echo "PostgreSQL for the tests: $$url"; \
+	AGENTQ_TEST_POSTGRES_URL=$$url AGENTQ_FAKELLM=$(CURDIR)/$(VENV)/bin/fakellm AGENTQ_PYTHON=$(CURDIR)/$(VENV)/bin/python \
 		AGENTQ_OPENAPI_SPEC_VALIDATOR=$(CURDIR)/$(VENV)/bin/openapi-spec-validator \
-		$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+		$(SWIFT) test $(SWIFT_FLAGS) --skip-build; status=$$?; \
+	bash Tests/Support/postgres-test-server.sh stop $$pgdir; exit $$status
 
 # Throughput figures, in release mode. Figures, not pass/fail.
 bench: deps

@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", "2.101.2"..<"2.102.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        // The PostgreSQL driver, for many hosts on one queue (`AGENTQ_DATABASE_URL`).
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // TLS to a PostgreSQL server on another host (`sslmode=prefer`, the default, or `require`).
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
         // The durable queue engine: jobs, leases, retries, cancellation, the worker pool.
@@ -33,6 +37,12 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // Claims, run times, retries: the API only; `agentq serve` picks the backend.
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                // The second driver: one queue in PostgreSQL shared by many hosts.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The product: agents, providers, turns, bulk submission and result files.
@@ -42,6 +52,7 @@ let package = Package(
                 "JobQueue",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // The HTTP API of `agentq serve`: thin routes over AgentQ, Prometheus metrics.

@@ -38,13 +38,16 @@ public struct Job: Sendable, Hashable {
     /// Goes up by one with every change of state (claim, end, retry, rescue, cancel), so a
     /// delivery of an older state can be told from a newer one.
     public var version: Int64
+    /// The only host whose workers may claim it (see ``NewJob/host``); `nil`: any.
+    public var host: String?
 
     public init(
         seq: Int64, id: String, customID: String? = nil, batchID: String? = nil, lane: String? = nil,
         handler: String, input: String, metadata: String? = nil, priority: Int = 0, runAt: Timestamp,
         maxAttempts: Int, attempts: Int = 0, status: JobStatus = .queued, cancelRequested: Bool = false,
         output: String? = nil, error: JobError? = nil, createdAt: Timestamp, startedAt: Timestamp? = nil,
-        finishedAt: Timestamp? = nil, workerID: String? = nil, options: String? = nil, version: Int64 = 0
+        finishedAt: Timestamp? = nil, workerID: String? = nil, options: String? = nil, version: Int64 = 0,
+        host: String? = nil
     ) {
         self.seq = seq
         self.id = id
@@ -68,5 +71,6 @@ public struct Job: Sendable, Hashable {
         self.workerID = workerID
         self.options = options
         self.version = version
+        self.host = host
     }
 }

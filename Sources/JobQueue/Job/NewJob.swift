@@ -17,10 +17,13 @@ public struct NewJob: Sendable, Hashable {
     public var maxAttempts: Int
     /// Opaque JSON text for the handler's own settings: see ``Job/options``.
     public var options: String?
+    /// Only workers on this host may claim the job (a session's turn needs the workspace that
+    /// lives there); `nil`: any host. Meaningful only when many hosts share one database.
+    public var host: String?
 
     public init(
         customID: String? = nil, lane: String? = nil, handler: String, input: String, metadata: String? = nil,
-        priority: Int = 0, runAt: Timestamp? = nil, maxAttempts: Int = 3, options: String? = nil
+        priority: Int = 0, runAt: Timestamp? = nil, maxAttempts: Int = 3, options: String? = nil, host: String? = nil
     ) {
         self.customID = customID
         self.lane = lane
@@ -31,5 +34,6 @@ public struct NewJob: Sendable, Hashable {
         self.runAt = runAt
         self.maxAttempts = maxAttempts
         self.options = options
+        self.host = host
     }
 }

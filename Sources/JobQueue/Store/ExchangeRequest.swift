@@ -8,10 +8,13 @@ public struct ExchangeRequest: Sendable {
     public var claimLimit: Int
     public var claimScope: ClaimScope
     public var leaseMilliseconds: Int64
+    /// The claiming worker's host: jobs pinned to another host (``NewJob/host``) are left to it.
+    public var hostID: String?
 
     public init(
         workerID: String, now: Timestamp, outcomes: [JobOutcome] = [], delivered: [Job] = [],
-        claimLimit: Int = 0, claimScope: ClaimScope = .all, leaseMilliseconds: Int64 = 30_000
+        claimLimit: Int = 0, claimScope: ClaimScope = .all, leaseMilliseconds: Int64 = 30_000,
+        hostID: String? = nil
     ) {
         self.claimScope = claimScope
         self.workerID = workerID
@@ -20,5 +23,6 @@ public struct ExchangeRequest: Sendable {
         self.delivered = delivered
         self.claimLimit = claimLimit
         self.leaseMilliseconds = leaseMilliseconds
+        self.hostID = hostID
     }
 }

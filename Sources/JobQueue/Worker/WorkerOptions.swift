@@ -28,6 +28,8 @@ public struct WorkerOptions: Sendable {
     public var backoff: RetryBackoff
     /// Identifies this process's leases; unique per pool.
     public var workerID: String
+    /// This host's stable ID (see ``NewJob/host``): claims take jobs pinned to it or to no host.
+    public var hostID: String?
     /// Runs on every maintenance pass (every few seconds) for the layer above's own
     /// housekeeping, such as expiring idle sessions.
     public var maintenance: (@Sendable () -> Void)?
@@ -54,6 +56,7 @@ public struct WorkerOptions: Sendable {
         self.log = log
         self.maintenance = nil
         self.wake = nil
+        self.hostID = nil
     }
 }
 

@@ -293,7 +293,8 @@ public final class WorkerPool: @unchecked Sendable {
         guard !reports.outcomes.isEmpty || !reports.delivered.isEmpty || claimNow else { return }
         let result = try exchangeRetrying(ExchangeRequest(
             workerID: options.workerID, now: now, outcomes: reports.outcomes, delivered: reports.delivered,
-            claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds))
+            claimLimit: claimNow ? capacity : 0, claimScope: options.scope, leaseMilliseconds: options.leaseMilliseconds,
+            hostID: options.hostID))
         record(reports.outcomes.filter { !result.refused.contains($0.job.seq) })
         if claimNow {
             if !result.claimed.isEmpty { QueueMetrics.claims.increment(by: result.claimed.count) }
