@@ -136,12 +136,7 @@ struct PostgresJobStoreTests {
         let workerDatabase = try test.openDatabase()
         let workerStore = PostgresJobStore(database: workerDatabase, wake: PostgresWakeSignal(database: workerDatabase))
         let started = Counter()
-        let handler = ClosureHandler { job, token in
-            guard job.input == "long" else { return "{}" }
-            started.increment()
-            token.wait(milliseconds: 60_000)
-            throw JobCancelled(output: nil)
-        }
+        let handler = longJobHandler(started: started)
         // Heartbeats every ten minutes, a lease of thirty: only the wake-up can bring the cancel in time.
         var options = WorkerOptions(
             mode: .forever, concurrency: 1, leaseMilliseconds: 1_800_000, heartbeatMilliseconds: 600_000,

@@ -66,6 +66,17 @@ func waitingHandler(started: Counter? = nil) -> ClosureHandler {
     }
 }
 
+/// A handler that returns at once, except for the job whose input is `long`: that one blocks
+/// until its token fires (or a minute passes), then stops as told.
+func longJobHandler(started: Counter) -> ClosureHandler {
+    ClosureHandler { job, token in
+        guard job.input == "long" else { return "{}" }
+        started.increment()
+        token.wait(milliseconds: 60_000)
+        throw JobCancelled(output: nil)
+    }
+}
+
 /// `WorkerPool.run()` on a background thread.
 final class BackgroundRun: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)

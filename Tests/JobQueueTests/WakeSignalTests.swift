@@ -84,12 +84,7 @@ struct WakeSignalTests {
         defer { test.remove() }
         let signal = LocalWakeSignal()
         let started = Counter()
-        let handler = ClosureHandler { job, token in
-            guard job.input == "long" else { return "{}" }
-            started.increment()
-            token.wait(milliseconds: 60_000)
-            throw JobCancelled(output: nil)
-        }
+        let handler = longJobHandler(started: started)
         // Heartbeats every ten minutes: only the wake-up can bring the cancel request in time.
         let (pool, run) = try Self.idlePool(
             test, wake: signal, pollMilliseconds: 10, heartbeatMilliseconds: 600_000, handler: handler)

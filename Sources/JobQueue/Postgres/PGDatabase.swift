@@ -149,7 +149,7 @@ public final class PGDatabase: @unchecked Sendable {
 
     /// Measures the offset again. It changes only when the new measurement differs from the
     /// current offset by more than the measurement's own uncertainty (half the round trip, plus
-    /// the millisecond rounding): a host on the database's clock keeps an offset of exactly 0,
+    /// the rounding of its readings): a host on the database's clock keeps an offset of exactly 0,
     /// and times written a moment apart never jitter against each other by a millisecond.
     private func measureClock() throws {
         let before = clock.now()
@@ -157,7 +157,9 @@ public final class PGDatabase: @unchecked Sendable {
             "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", as: Int64.self) } ?? before.milliseconds
         let after = clock.now()
         let measured = server - (before.milliseconds + after.milliseconds) / 2
-        let uncertainty = (after.milliseconds - before.milliseconds) / 2 + 1
+        // Half the round trip, plus the rounding of three millisecond readings (the server's
+        // rounded, ours truncated): on one machine a measurement is off by up to 2 ms.
+        let uncertainty = (after.milliseconds - before.milliseconds) / 2 + 3
         lock.lock()
         if abs(measured - offset) > uncertainty { offset = measured }
         offsetMeasuredAt = after
