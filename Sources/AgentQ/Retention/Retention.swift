@@ -45,7 +45,7 @@ public final class Retention: Sendable {
                 report.resultBytes = estimate.files > 0
                     ? estimate.bytes * Int64(report.resultFiles) / Int64(estimate.files) : 0
             }
-            if !request.dryRun { try removeBudgetsOfRemovedBatches() }
+            if !request.dryRun { try queue.budgets.removeBudgetsOfRemovedBatches() }
         }
         if let age = request.sessionsEndedBefore {
             let sessions = try queue.sessions.pruneClosedSessions(endedBefore: age.cutoff(now: now), dryRun: request.dryRun)
@@ -77,13 +77,6 @@ public final class Retention: Sendable {
             report.databaseBytesFreed = max(0, before.fileBytes - (try queue.database.space().fileBytes))
         }
         return report
-    }
-
-    /// A batch's spending budget goes with the batch.
-    private func removeBudgetsOfRemovedBatches() throws {
-        try queue.database.write(retryTransient: true) { db, _ in
-            try db.execute(sql: "DELETE FROM batch_budgets WHERE batch_id NOT IN (SELECT id FROM batches)")
-        }
     }
 
     /// The home's figures, and a dry run of its policy.
