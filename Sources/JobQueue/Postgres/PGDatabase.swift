@@ -108,6 +108,7 @@ public final class PGDatabase: @unchecked Sendable {
     /// back when it throws. A serialization failure or deadlock runs it again, up to 5 times,
     /// when `retrying` (pass false when `body` consumes input it cannot read twice).
     /// - throws: ``StoreError``, or what `body` throws.
+    @discardableResult
     public func write<T>(retrying: Bool = true, _ body: (PGConnection) throws -> T) throws -> T {
         var attempt = 0
         while true {
