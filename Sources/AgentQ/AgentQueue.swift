@@ -10,7 +10,9 @@ import JobQueue
 /// ```
 public final class AgentQueue: Sendable {
     public let home: AgentQHome
-    public let database: SQLiteDatabase
+    /// The database holding the state: the home's SQLite file, or a PostgreSQL database shared
+    /// by many hosts (see ``QueueDatabaseChoice``).
+    public let database: any QueueDatabase
     public let store: any JobStore
     public let agents: any AgentStore
     public let sessions: any SessionStore
@@ -23,13 +25,42 @@ public final class AgentQueue: Sendable {
     /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
     public let wake: any WakeSignal
 
-    /// Opens (creating when missing) the home directory and its database.
+    /// Opens (creating when missing) the home directory and its SQLite database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
-    public init(home: AgentQHome) throws {
+    public convenience init(home: AgentQHome) throws {
+        try self.init(home: home, database: .sqlite)
+    }
+
+    /// Opens the home with its state in the database at `databaseURL` (`postgres://…`), or in
+    /// the home's SQLite file when nil.
+    ///
+    /// ```swift
+    /// let queue = try AgentQueue(home: home, databaseURL: "postgres://agentq@db:5432/agentq")
+    /// ```
+    /// - throws: ``JobQueue/StoreError`` `.cannotOpen` naming the URL (never its password) when it
+    ///   does not parse or the server cannot be reached; ``AgentQError``.
+    public convenience init(home: AgentQHome, databaseURL: String?) throws {
+        try self.init(home: home, database: databaseURL.map { .postgres(try PostgresLocation(url: $0)) } ?? .sqlite)
+    }
+
+    /// Opens (creating when missing) the home directory and the chosen database, creating or
+    /// migrating its schema.
+    ///
+    /// ```swift
+    /// let queue = try AgentQueue(home: home, database: try QueueDatabaseChoice.resolve(explicit: nil))
+    /// ```
+    /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
+    public init(home: AgentQHome, database choice: QueueDatabaseChoice) throws {
         try home.prepare()
         self.home = home
-        database = try SQLiteDatabase(
+        if case .postgres(let location) = choice {
+            let postgres = try PGDatabase(location: location, migrations: Self.postgresMigrations)
+            _ = postgres
+            throw AgentQError(.invalidInput, "\(location): PostgreSQL stores are not built into this agentq yet")
+        }
+        let database = try SQLiteDatabase(
             path: home.databasePath, migrations: Self.migrations)
+        self.database = database
         wake = UnixSocketWakeSignal(directory: home.wakeDirectory)
         store = SQLiteJobStore(database: database, wake: wake)
         agents = SQLiteAgentStore(database: database)
@@ -41,7 +72,14 @@ public final class AgentQueue: Sendable {
         settings = SQLiteSettingsStore(database: database)
     }
 
-    /// Every table agentq keeps, the engine's and the product's, in order.
+    /// The home's SQLite database when the state is there (for the benchmarks and the stores
+    /// that have no PostgreSQL driver yet); nil on PostgreSQL.
+    public var sqliteDatabase: SQLiteDatabase? { database as? SQLiteDatabase }
+
+    /// Every table agentq keeps in PostgreSQL, the engine's and the product's, in order.
+    public static let postgresMigrations: [PGMigration] = []
+
+    /// Every table agentq keeps in SQLite, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
         + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteSettingsStore.migrations
         + SQLiteScheduleStore.migrations + OpenAIFileStore.migrations + SQLiteOpenAIBatchStore.migrations + [SQLiteSessionStore.pagingMigration]

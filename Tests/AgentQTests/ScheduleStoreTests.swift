@@ -191,7 +191,7 @@ struct ScheduleStoreTests {
     func runsArePruned() throws {
         let test = try TestQueue()
         defer { test.remove() }
-        let database = test.queue.database
+        let database = test.queue.sqliteDatabase!
         let schedules = SQLiteScheduleStore(
             database: database, jobs: SQLiteJobStore(database: database), agents: test.queue.agents, runsKept: 20)
         try schedules.add(try Self.every("1s"), replace: false, now: Self.start)

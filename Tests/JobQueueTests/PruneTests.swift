@@ -66,7 +66,7 @@ struct PruneTests {
         let batchA = try #require(try store.job(id: a[2])?.batchID), batchC = try #require(try store.job(id: c[1])?.batchID)
         #expect(remaining == [batchA, batchC])
         #expect(remaining.count == 2, "batch B (emptied) goes; A (an undelivered job) and C (a running job) stay")
-        let orphans = try test.queue.database.read { db in
+        let orphans = try test.queue.sqliteDatabase!.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job_attempt_errors WHERE job_seq NOT IN (SELECT seq FROM jobs)")
         }
         #expect(orphans == 0, "the attempt errors of pruned jobs stayed")
@@ -96,7 +96,7 @@ struct PruneTests {
         _ = try test.store.enqueue(batch: NewBatch(source: "f")) { inserter in
             for index in 0..<5000 { try inserter.insert(NewJob(handler: "h", input: "\(index) \(payload)")) }
         }
-        try markAllFinished(test.queue.database, at: Timestamp.now.adding(milliseconds: -Self.day))
+        try markAllFinished(test.queue.sqliteDatabase!, at: Timestamp.now.adding(milliseconds: -Self.day))
         _ = try test.queue.database.incrementalVacuum()   // a checkpoint: the file holds every page
         let before = try test.queue.database.space()
         #expect(before.incrementalVacuum, "a new database must be made with incremental vacuum")
@@ -113,7 +113,7 @@ struct PruneTests {
         let test = try TestQueue()
         defer { test.remove() }
         let count = 1_000_000
-        try insertFinished(test.queue.database, count: count, at: Timestamp.now.adding(milliseconds: -Self.day))
+        try insertFinished(test.queue.sqliteDatabase!, count: count, at: Timestamp.now.adding(milliseconds: -Self.day))
 
         let pruning = DispatchSemaphore(value: 0)
         let result = SharedBox<Result<PruneReport, any Error>?>(nil)

@@ -36,7 +36,7 @@ public struct OpenAIBatchService: Sendable {
     public init(queue: AgentQueue, defaultAgent: String?) {
         self.queue = queue
         files = OpenAIFileStore(queue: queue)
-        batches = SQLiteOpenAIBatchStore(database: queue.database)
+        batches = SQLiteOpenAIBatchStore(database: files.database)
         self.defaultAgent = defaultAgent
     }
 

@@ -25,7 +25,8 @@ public final class OpenAIFileStore: Sendable {
 
     /// The files of `home`, in `files/` of it.
     public convenience init(queue: AgentQueue) {
-        self.init(database: queue.database, directory: queue.home.root.appendingPathComponent("files", isDirectory: true))
+        // AgentQueue opens PostgreSQL only with every store it needs, so this is SQLite.
+        self.init(database: queue.sqliteDatabase!, directory: queue.home.root.appendingPathComponent("files", isDirectory: true))
     }
 
     public static let migrations: [SQLiteMigration] = [

@@ -1,5 +1,6 @@
 import Foundation
 import JobQueue
+import PostgresNIO
 
 /// Prunes what a home no longer needs (finished jobs, closed sessions, result files), gives
 /// the space back, and applies the retention policy for workers at most once an hour across
@@ -79,10 +80,18 @@ public final class Retention: Sendable {
         return report
     }
 
+    /// The same SQL in both drivers' dialects.
+    private static let removeOrphanBudgetsSQL = "DELETE FROM batch_budgets WHERE batch_id NOT IN (SELECT id FROM batches)"
+
     /// A batch's spending budget goes with the batch.
     private func removeBudgetsOfRemovedBatches() throws {
-        try queue.database.write(retryTransient: true) { db, _ in
-            try db.execute(sql: "DELETE FROM batch_budgets WHERE batch_id NOT IN (SELECT id FROM batches)")
+        switch queue.database {
+        case let sqlite as SQLiteDatabase:
+            try sqlite.write(retryTransient: true) { db, _ in try db.execute(sql: Self.removeOrphanBudgetsSQL) }
+        case let postgres as PGDatabase:
+            _ = try postgres.write { try $0.execute("\(unescaped: Self.removeOrphanBudgetsSQL)") }
+        default:
+            break
         }
     }
 
