@@ -24,6 +24,12 @@ public final class AgentQueue: Sendable {
     public let settings: SQLiteSettingsStore
     /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
     public let wake: any WakeSignal
+    /// This host's stable ID (``AgentQHome/hostID()``): its workers claim the turns of the
+    /// sessions created here, whose workspaces live in this home.
+    public let hostID: String
+    /// `AGENTQ_SHARED_WORKSPACES=1`: this home's workspaces are on storage every host mounts at
+    /// the same path, so sessions created here are tied to no host.
+    public let sharedWorkspaces: Bool
 
     /// Opens (creating when missing) the home directory and its SQLite database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
@@ -53,6 +59,8 @@ public final class AgentQueue: Sendable {
     public init(home: AgentQHome, database choice: QueueDatabaseChoice) throws {
         try home.prepare()
         self.home = home
+        hostID = try home.hostID()
+        sharedWorkspaces = ProcessInfo.processInfo.environment["AGENTQ_SHARED_WORKSPACES"] == "1"
         if case .postgres(let location) = choice {
             let postgres = try PGDatabase(location: location, migrations: Self.postgresMigrations)
             _ = postgres
@@ -112,6 +120,7 @@ public final class AgentQueue: Sendable {
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
         if options.wake == nil { options.wake = wake }
+        if options.hostID == nil { options.hostID = hostID }
         let sessionManager = SessionManager(queue: self)
         let retention = Retention(queue: self)
         // Every worker of the whole queue fires due schedules (the store makes each tick fire

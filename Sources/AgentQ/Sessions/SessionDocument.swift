@@ -7,7 +7,7 @@ import JobQueue
 /// ```
 public enum SessionDocument {
     /// `{"session_id", "agent", "title", "status", "workdir", "created_at", "last_active_at", "message_count"}`,
-    /// plus `"messages"` when given.
+    /// plus `"host"` when the session has one and `"messages"` when given.
     public static func json(for session: SessionRecord, messages: [SessionMessage]? = nil, extra: [(String, String)] = []) -> String {
         var json = JSONText()
         json.object { object in
@@ -19,6 +19,7 @@ public enum SessionDocument {
             object.field("created_at", session.createdAt.iso8601)
             object.field("last_active_at", session.lastActiveAt.iso8601)
             object.field("message_count", session.messageCount)
+            if let host = session.host { object.field("host", host) }
             if let messages {
                 object.field("messages", raw: "[" + messages.map(json(for:)).joined(separator: ",") + "]")
             }

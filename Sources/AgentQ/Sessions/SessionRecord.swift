@@ -14,10 +14,13 @@ public struct SessionRecord: Sendable, Hashable {
     public var createdAt: Timestamp
     public var lastActiveAt: Timestamp
     public var messageCount: Int
+    /// The host whose workspace holds the session (its turns run there); nil: unknown, or any
+    /// host (one machine, or workspaces on shared storage).
+    public var host: String?
 
     public init(
         id: String, agent: String, title: String? = nil, status: SessionStatus = .idle, workdir: String,
-        managedWorkdir: Bool, createdAt: Timestamp, lastActiveAt: Timestamp, messageCount: Int = 0
+        managedWorkdir: Bool, createdAt: Timestamp, lastActiveAt: Timestamp, messageCount: Int = 0, host: String? = nil
     ) {
         self.id = id
         self.agent = agent
@@ -28,6 +31,7 @@ public struct SessionRecord: Sendable, Hashable {
         self.createdAt = createdAt
         self.lastActiveAt = lastActiveAt
         self.messageCount = messageCount
+        self.host = host
     }
 
     /// A new random session ID.
