@@ -21,7 +21,7 @@ public final class AgentQueue: Sendable {
     public let schedules: any ScheduleStore
     public let results: ResultWriter
     /// Small named settings shared by every process (the retention policy).
-    public let settings: SQLiteSettingsStore
+    public let settings: any SettingsStore
     /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
     public let wake: any WakeSignal
     /// This host's stable ID (``AgentQHome/hostID()``): its workers claim the turns of the

@@ -36,4 +36,9 @@ public protocol BatchBudgetStore: Sendable {
     /// Tokens and cost summed over a batch's jobs (what they actually spent, budget or not),
     /// for `batch status`.
     func usage(batchID: String) throws -> TokenUsage
+    /// Deletes the budgets whose batch is gone (a batch's budget goes with the batch, for retention).
+    /// - returns: how many budgets it deleted.
+    /// - throws: ``JobQueue/StoreError``.
+    @discardableResult
+    func removeBudgetsOfRemovedBatches() throws -> Int
 }

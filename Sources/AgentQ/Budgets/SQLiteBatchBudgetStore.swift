@@ -44,6 +44,13 @@ public final class SQLiteBatchBudgetStore: BatchBudgetStore {
         }
     }
 
+    public func removeBudgetsOfRemovedBatches() throws -> Int {
+        try database.write(retryTransient: true) { db, _ in
+            try db.execute(sql: "DELETE FROM batch_budgets WHERE batch_id NOT IN (SELECT id FROM batches)")
+            return db.changesCount
+        }
+    }
+
     private static func fetch(_ batchID: String, _ db: Database) throws -> BatchBudget? {
         try Row.fetchOne(db, sql: """
             SELECT batch_id, max_cost_usd, max_tokens_total, spent_cost_usd, spent_tokens FROM batch_budgets WHERE batch_id = ?

@@ -1,6 +1,5 @@
 import Foundation
 import JobQueue
-import PostgresNIO
 
 /// Prunes what a home no longer needs (finished jobs, closed sessions, result files), gives
 /// the space back, and applies the retention policy for workers at most once an hour across
@@ -46,7 +45,7 @@ public final class Retention: Sendable {
                 report.resultBytes = estimate.files > 0
                     ? estimate.bytes * Int64(report.resultFiles) / Int64(estimate.files) : 0
             }
-            if !request.dryRun { try removeBudgetsOfRemovedBatches() }
+            if !request.dryRun { try queue.budgets.removeBudgetsOfRemovedBatches() }
         }
         if let age = request.sessionsEndedBefore {
             let sessions = try queue.sessions.pruneClosedSessions(endedBefore: age.cutoff(now: now), dryRun: request.dryRun)
@@ -78,21 +77,6 @@ public final class Retention: Sendable {
             report.databaseBytesFreed = max(0, before.fileBytes - (try queue.database.space().fileBytes))
         }
         return report
-    }
-
-    /// The same SQL in both drivers' dialects.
-    private static let removeOrphanBudgetsSQL = "DELETE FROM batch_budgets WHERE batch_id NOT IN (SELECT id FROM batches)"
-
-    /// A batch's spending budget goes with the batch.
-    private func removeBudgetsOfRemovedBatches() throws {
-        switch queue.database {
-        case let sqlite as SQLiteDatabase:
-            try sqlite.write(retryTransient: true) { db, _ in try db.execute(sql: Self.removeOrphanBudgetsSQL) }
-        case let postgres as PGDatabase:
-            _ = try postgres.write { try $0.execute("\(unescaped: Self.removeOrphanBudgetsSQL)") }
-        default:
-            break
-        }
     }
 
     /// The home's figures, and a dry run of its policy.

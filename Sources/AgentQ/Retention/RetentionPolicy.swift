@@ -31,7 +31,7 @@ public struct RetentionPolicy: Sendable, Hashable {
     /// Reads the policy from the settings. A value that no longer parses is ignored (kept
     /// forever) rather than guessed at.
     /// - throws: ``JobQueue/StoreError``.
-    public init(settings: SQLiteSettingsStore) throws {
+    public init(settings: any SettingsStore) throws {
         var values: [Key: RetentionAge] = [:]
         for (key, value) in try settings.all() {
             if let key = Key(rawValue: key) { values[key] = try? RetentionAge(parsing: value, option: key.rawValue) }

@@ -10,7 +10,7 @@ import JobQueue
 /// try settings.set("retention.finished", "14d")
 /// let finished = try settings.value("retention.finished")   // "14d"
 /// ```
-public final class SQLiteSettingsStore: Sendable {
+public final class SQLiteSettingsStore: SettingsStore {
     public let database: SQLiteDatabase
 
     public init(database: SQLiteDatabase) { self.database = database }

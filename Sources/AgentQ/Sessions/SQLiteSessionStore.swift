@@ -50,6 +50,8 @@ public final class SQLiteSessionStore: SessionStore {
             ALTER TABLE session_messages ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE session_messages ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
             """),
+        // The host whose workspace holds the session (NULL: unknown or any).
+        SQLiteMigration("agentq-sessions-host", sql: "ALTER TABLE sessions ADD COLUMN host TEXT;"),
     ]
 
     /// Keyset paging walks this index newest first (see ``sessions(page:)``).
@@ -57,13 +59,13 @@ public final class SQLiteSessionStore: SessionStore {
         CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_at, id);
         """)
 
-    static let columns = "id, agent, title, status, workdir, managed_workdir, created_at, last_active_at, message_count"
+    static let columns = "id, agent, title, status, workdir, managed_workdir, created_at, last_active_at, message_count, host"
 
     static func record(_ row: Row) -> SessionRecord {
         SessionRecord(
             id: row[0], agent: row[1], title: row[2], status: SessionStatus(rawValue: row[3]) ?? .error,
             workdir: row[4], managedWorkdir: row[5], createdAt: Timestamp(milliseconds: row[6]),
-            lastActiveAt: Timestamp(milliseconds: row[7]), messageCount: row[8])
+            lastActiveAt: Timestamp(milliseconds: row[7]), messageCount: row[8], host: row[9])
     }
 
     public func create(_ session: SessionRecord) throws {
@@ -72,11 +74,11 @@ public final class SQLiteSessionStore: SessionStore {
                 throw AgentQError(.alreadyExists, "a session with ID '\(session.id)' already exists")
             }
             try db.execute(
-                sql: "INSERT INTO sessions (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO sessions (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     session.id, session.agent, session.title, session.status.rawValue, session.workdir,
                     session.managedWorkdir, session.createdAt.milliseconds, session.lastActiveAt.milliseconds,
-                    session.messageCount,
+                    session.messageCount, session.host,
                 ])
         }
     }
