@@ -61,10 +61,21 @@ public final class AgentQueue: Sendable {
         self.home = home
         hostID = try home.hostID()
         sharedWorkspaces = ProcessInfo.processInfo.environment["AGENTQ_SHARED_WORKSPACES"] == "1"
+        results = ResultWriter(directory: home.resultsDirectory)
         if case .postgres(let location) = choice {
-            let postgres = try PGDatabase(location: location, migrations: Self.postgresMigrations)
-            _ = postgres
-            throw AgentQError(.invalidInput, "\(location): PostgreSQL stores are not built into this agentq yet")
+            // Every host opens the same database; the schema is made or migrated by the first
+            // (under an advisory lock), the others find it done.
+            let database = try PGDatabase(location: location, migrations: Self.postgresMigrations)
+            self.database = database
+            wake = PostgresWakeSignal(database: database)
+            store = PostgresJobStore(database: database, wake: wake)
+            agents = PostgresAgentStore(database: database)
+            sessions = PostgresSessionStore(database: database)
+            budgets = PostgresBatchBudgetStore(database: database)
+            rateLimits = PostgresRateLimitStore(database: database)
+            schedules = UnavailableScheduleStore(location: location.description)
+            settings = PostgresSettingsStore(database: database)
+            return
         }
         let database = try SQLiteDatabase(
             path: home.databasePath, migrations: Self.migrations)
@@ -76,7 +87,6 @@ public final class AgentQueue: Sendable {
         budgets = SQLiteBatchBudgetStore(database: database)
         rateLimits = SQLiteRateLimitStore(database: database)
         schedules = SQLiteScheduleStore(database: database, jobs: SQLiteJobStore(database: database), agents: agents)
-        results = ResultWriter(directory: home.resultsDirectory)
         settings = SQLiteSettingsStore(database: database)
     }
 
@@ -85,7 +95,9 @@ public final class AgentQueue: Sendable {
     public var sqliteDatabase: SQLiteDatabase? { database as? SQLiteDatabase }
 
     /// Every table agentq keeps in PostgreSQL, the engine's and the product's, in order.
-    public static let postgresMigrations: [PGMigration] = []
+    public static let postgresMigrations: [PGMigration] = PostgresJobStore.migrations + PostgresAgentStore.migrations
+        + PostgresSessionStore.migrations + PostgresBatchBudgetStore.migrations + PostgresRateLimitStore.migrations
+        + PostgresSettingsStore.migrations
 
     /// Every table agentq keeps in SQLite, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
