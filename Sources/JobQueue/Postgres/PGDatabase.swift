@@ -36,6 +36,8 @@ public final class PGDatabase: @unchecked Sendable {
     private var offset: Int64 = 0
     private var offsetMeasuredAt: Timestamp?
     private let listener: PGListener
+    /// This host's clock (a skewed one in tests of clock skew between hosts).
+    private let clock: any TimeSource
 
     /// The advisory lock key migrations run under (any constant the product owns).
     static let migrationLockKey: Int64 = 0x6167_656E_7471   // "agentq"
@@ -45,8 +47,11 @@ public final class PGDatabase: @unchecked Sendable {
 
     /// - parameter migrations: applied in order, each once; none for a database agentq does not own.
     /// - parameter maximumConnections: nil reads `AGENTQ_DATABASE_CONNECTIONS`, else 16.
-    public init(location: PostgresLocation, migrations: [PGMigration], maximumConnections: Int? = nil) throws {
+    /// - parameter clock: this host's clock, which ``databaseTime(for:)`` maps onto the database's.
+    public init(location: PostgresLocation, migrations: [PGMigration], maximumConnections: Int? = nil,
+                clock: any TimeSource = SystemTimeSource()) throws {
         self.location = location
+        self.clock = clock
         self.maximumConnections = max(1, maximumConnections
             ?? ProcessInfo.processInfo.environment["AGENTQ_DATABASE_CONNECTIONS"].flatMap(Int.init) ?? 16)
         var logger = Logger(label: "agentq.postgres")
@@ -128,7 +133,7 @@ public final class PGDatabase: @unchecked Sendable {
     /// measured against `clock_timestamp()` at open and again every ten seconds.
     public func databaseTime(for hostTime: Timestamp) -> Timestamp {
         lock.lock()
-        let stale = offsetMeasuredAt.map { Timestamp.now.milliseconds - $0.milliseconds > Self.clockRefreshMilliseconds } ?? true
+        let stale = offsetMeasuredAt.map { clock.now().milliseconds - $0.milliseconds > Self.clockRefreshMilliseconds } ?? true
         let current = offset
         lock.unlock()
         if stale { try? measureClock() }
@@ -137,13 +142,19 @@ public final class PGDatabase: @unchecked Sendable {
         return hostTime.adding(milliseconds: stale ? offset : current)
     }
 
+    /// Measures the offset again. It changes only when the new measurement differs from the
+    /// current offset by more than the measurement's own uncertainty (half the round trip, plus
+    /// the millisecond rounding): a host on the database's clock keeps an offset of exactly 0,
+    /// and times written a moment apart never jitter against each other by a millisecond.
     private func measureClock() throws {
-        let before = Timestamp.now
+        let before = clock.now()
         let server = try read { try $0.scalar(
             "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", as: Int64.self) } ?? before.milliseconds
-        let after = Timestamp.now
+        let after = clock.now()
+        let measured = server - (before.milliseconds + after.milliseconds) / 2
+        let uncertainty = (after.milliseconds - before.milliseconds) / 2 + 1
         lock.lock()
-        offset = server - (before.milliseconds + after.milliseconds) / 2
+        if abs(measured - offset) > uncertainty { offset = measured }
         offsetMeasuredAt = after
         lock.unlock()
     }
