@@ -20,6 +20,11 @@ public final class AgentQueue: Sendable {
     public let rateLimits: any RateLimitStore
     public let schedules: any ScheduleStore
     public let results: ResultWriter
+    /// What describes the files uploaded to the OpenAI-compatible Files API (their bytes stay
+    /// in this home: see ``OpenAIFileStore``).
+    public let openAIFileMetadata: any OpenAIFileMetadataStore
+    /// The batches of the OpenAI-compatible Batch API.
+    public let openAIBatches: any OpenAIBatchStore
     /// Small named settings shared by every process (the retention policy).
     public let settings: any SettingsStore
     /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
@@ -75,6 +80,8 @@ public final class AgentQueue: Sendable {
             rateLimits = PostgresRateLimitStore(database: database)
             schedules = UnavailableScheduleStore(location: location.description)
             settings = PostgresSettingsStore(database: database)
+            openAIFileMetadata = PostgresOpenAIFileMetadataStore(database: database)
+            openAIBatches = PostgresOpenAIBatchStore(database: database)
             return
         }
         let database = try SQLiteDatabase(
@@ -88,16 +95,18 @@ public final class AgentQueue: Sendable {
         rateLimits = SQLiteRateLimitStore(database: database)
         schedules = SQLiteScheduleStore(database: database, jobs: SQLiteJobStore(database: database), agents: agents)
         settings = SQLiteSettingsStore(database: database)
+        openAIFileMetadata = SQLiteOpenAIFileMetadataStore(database: database)
+        openAIBatches = SQLiteOpenAIBatchStore(database: database)
     }
 
-    /// The home's SQLite database when the state is there (for the benchmarks and the stores
-    /// that have no PostgreSQL driver yet); nil on PostgreSQL.
+    /// The home's SQLite database when the state is there (for the benchmarks and tests that
+    /// reach into its tables); nil on PostgreSQL.
     public var sqliteDatabase: SQLiteDatabase? { database as? SQLiteDatabase }
 
     /// Every table agentq keeps in PostgreSQL, the engine's and the product's, in order.
     public static let postgresMigrations: [PGMigration] = PostgresJobStore.migrations + PostgresAgentStore.migrations
         + PostgresSessionStore.migrations + PostgresBatchBudgetStore.migrations + PostgresRateLimitStore.migrations
-        + PostgresSettingsStore.migrations
+        + PostgresSettingsStore.migrations + PostgresOpenAIFileMetadataStore.migrations + PostgresOpenAIBatchStore.migrations
 
     /// Every table agentq keeps in SQLite, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
