@@ -19,7 +19,7 @@ struct AgentQCommand: ParsableCommand {
             """,
         subcommands: [
             Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self, Sessions.self, Run.self, Schedules.self, Prune.self,
-            Stats.self, Config.self, Serve.self,
+            Stats.self, Config.self, Serve.self, Migrate.self,
         ]
     )
 }
