@@ -226,7 +226,9 @@ public final class PGDatabase: @unchecked Sendable {
             open -= 1
             lock.signal()
             lock.unlock()
-            _ = connection.closeFuture()
+            // Held until closed: a PostgresConnection released before its close completes
+            // fails an assertion (and crashes a debug build).
+            connection.closeFuture().whenComplete { _ in withExtendedLifetime(connection) {} }
             return
         }
         idle.append(connection)
