@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -43,20 +42,9 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     /// Runs several statements separated by `;` with no parameters (migrations, BEGIN/COMMIT).
-    ///
-    /// postgres-nio sends every query with the extended protocol, which takes one statement: a
-    /// script of several is handed to the server as one `DO` block that `EXECUTE`s it whole
-    /// (functions with `$$` bodies included), in the caller's transaction.
     /// - throws: ``StoreError``.
     public func run(script: String) throws {
-        let body = script.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";")))
-        guard body.contains(";") else {
-            try run { _ = try connection.simpleQuery(script).wait() }
-            return
-        }
-        var tag = "agentq_script"
-        while body.contains("$\(tag)$") { tag += "_" }
-        try run { _ = try connection.simpleQuery("DO $\(tag)_do$ BEGIN EXECUTE $\(tag)$\(body)$\(tag)$; END $\(tag)_do$").wait() }
+        try run { _ = try connection.simpleQuery(script).wait() }
     }
 
     /// The first column of the first row, or nil when there is no row or it is NULL.

@@ -226,9 +226,7 @@ public final class PGDatabase: @unchecked Sendable {
             open -= 1
             lock.signal()
             lock.unlock()
-            // Held until closed: a PostgresConnection released before its close completes
-            // fails an assertion (and crashes a debug build).
-            connection.closeFuture().whenComplete { _ in withExtendedLifetime(connection) {} }
+            _ = connection.closeFuture()
             return
         }
         idle.append(connection)
