@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Cancelling jobs")
 struct CancellationTests {
-    @Test("cancelling a queued job cancels it at once and leaves it to deliver")
-    func queued() throws {
-        let test = try TestQueue()
+    @Test("cancelling a queued job cancels it at once and leaves it to deliver", arguments: StoreDriver.allCases)
+    func queued(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x"), NewJob(handler: "h", input: "y")])
         let now = Timestamp.now
@@ -34,9 +34,9 @@ struct CancellationTests {
         #expect(try test.store.undeliveredJobs(limit: 10).isEmpty)
     }
 
-    @Test("cancelling a running job stops its worker, which ends it cancelled")
-    func running() throws {
-        let test = try TestQueue()
+    @Test("cancelling a running job stops its worker, which ends it cancelled", arguments: StoreDriver.allCases)
+    func running(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "slow", input: "x")])
         let started = Counter()
@@ -68,9 +68,9 @@ struct CancellationTests {
         #expect(started.value == 1)
     }
 
-    @Test("cancelling by batch cancels the queued jobs of the batch and asks for the running ones")
-    func byBatch() throws {
-        let test = try TestQueue()
+    @Test("cancelling by batch cancels the queued jobs of the batch and asks for the running ones", arguments: StoreDriver.allCases)
+    func byBatch(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let batch = NewBatch(source: "b.jsonl")
         let inBatch = try enqueue(test.store, (0..<3).map { NewJob(handler: "h", input: "\($0)") }, batch: batch)
@@ -92,9 +92,9 @@ struct CancellationTests {
         #expect(try test.store.batch(id: batch.id)?.status == "running")
     }
 
-    @Test("cancelling by lane")
-    func byLane() throws {
-        let test = try TestQueue()
+    @Test("cancelling by lane", arguments: StoreDriver.allCases)
+    func byLane(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(lane: "s1", handler: "h", input: "1"),
@@ -113,9 +113,9 @@ struct CancellationTests {
         #expect(try test.store.cancel(.lane("nobody"), now: .now).isEmpty)
     }
 
-    @Test("cancelling a finished job or an unknown ID changes nothing")
-    func finishedAndUnknown() throws {
-        let test = try TestQueue()
+    @Test("cancelling a finished job or an unknown ID changes nothing", arguments: StoreDriver.allCases)
+    func finishedAndUnknown(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let claimed = try claim(test.store, limit: 1)
@@ -131,9 +131,9 @@ struct CancellationTests {
         #expect(done.output == "{\"ok\":1}")
     }
 
-    @Test("a cancel that arrives while an attempt fails wins over the retry")
-    func cancelWinsOverRetry() throws {
-        let test = try TestQueue()
+    @Test("a cancel that arrives while an attempt fails wins over the retry", arguments: StoreDriver.allCases)
+    func cancelWinsOverRetry(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let claimed = try claim(test.store, limit: 1)

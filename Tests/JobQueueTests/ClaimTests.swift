@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Claiming jobs")
 struct ClaimTests {
-    @Test("highest priority first, then submission order")
-    func priorityThenFIFO() throws {
-        let test = try TestQueue()
+    @Test("highest priority first, then submission order", arguments: StoreDriver.allCases)
+    func priorityThenFIFO(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let priorities = [0, 5, 0, 10, 5, 0, -3, 10]
         let ids = try enqueue(test.store, priorities.enumerated().map { index, priority in
@@ -23,9 +23,9 @@ struct ClaimTests {
         #expect(try claim(test.store, limit: 100).isEmpty)
     }
 
-    @Test("one at a time, claims follow the same order")
-    func oneAtATime() throws {
-        let test = try TestQueue()
+    @Test("one at a time, claims follow the same order", arguments: StoreDriver.allCases)
+    func oneAtATime(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(handler: "h", input: "a", priority: 1),
@@ -46,9 +46,9 @@ struct ClaimTests {
         #expect(counts.queued == 0)
     }
 
-    @Test("claimLimit caps how many jobs one exchange takes")
-    func claimLimit() throws {
-        let test = try TestQueue()
+    @Test("claimLimit caps how many jobs one exchange takes", arguments: StoreDriver.allCases)
+    func claimLimit(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         try enqueue(test.store, (0..<10).map { NewJob(handler: "h", input: "\($0)") })
         #expect(try claim(test.store, limit: 3).count == 3)
@@ -58,9 +58,9 @@ struct ClaimTests {
         #expect(try test.store.counts(batchID: nil).running == 10)
     }
 
-    @Test("a job is not claimed before its run_at")
-    func runAt() throws {
-        let test = try TestQueue()
+    @Test("a job is not claimed before its run_at", arguments: StoreDriver.allCases)
+    func runAt(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let now = Timestamp.now
         let later = now.adding(milliseconds: 60_000)
@@ -73,9 +73,9 @@ struct ClaimTests {
         #expect(try claim(test.store, now: later, limit: 10).map(\.id) == [ids[0]])
     }
 
-    @Test("a claim sets the lease fields and the start time")
-    func claimFields() throws {
-        let test = try TestQueue()
+    @Test("a claim sets the lease fields and the start time", arguments: StoreDriver.allCases)
+    func claimFields(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let now = Timestamp.now.adding(milliseconds: 5_000)
         let ids = try enqueue(test.store, [NewJob(customID: "c-1", handler: "h", input: "in", metadata: #"{"k":1}"#)])
@@ -92,9 +92,9 @@ struct ClaimTests {
         #expect(stored.startedAt == now)
     }
 
-    @Test("claim scopes: a batch or a lane only")
-    func scopes() throws {
-        let test = try TestQueue()
+    @Test("claim scopes: a batch or a lane only", arguments: StoreDriver.allCases)
+    func scopes(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let batch = NewBatch(source: "b.jsonl")
         let inBatch = try enqueue(test.store, [NewJob(handler: "h", input: "1"), NewJob(handler: "h", input: "2")], batch: batch)
@@ -109,9 +109,9 @@ struct ClaimTests {
         #expect(try !test.store.hasUnfinishedJobs(in: .batch("bat_none")))
     }
 
-    @Test("never two claimers on one job: concurrent stores on one file")
-    func concurrentClaimers() throws {
-        let test = try TestQueue()
+    @Test("never two claimers on one job: concurrent stores on one file", arguments: StoreDriver.allCases)
+    func concurrentClaimers(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let total = 500
         let ids = try enqueue(test.store, (0..<total).map { NewJob(handler: "h", input: "job \($0)") })

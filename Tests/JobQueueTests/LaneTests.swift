@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Lanes")
 struct LaneTests {
-    @Test("a later job of a lane waits while an earlier one is queued, whatever its priority")
-    func waitsWhileEarlierQueued() throws {
-        let test = try TestQueue()
+    @Test("a later job of a lane waits while an earlier one is queued, whatever its priority", arguments: StoreDriver.allCases)
+    func waitsWhileEarlierQueued(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(lane: "A", handler: "h", input: "a1", priority: 0),
@@ -24,9 +24,9 @@ struct LaneTests {
         #expect(try claim(test.store, limit: 10).map(\.id) == [ids[1]])
     }
 
-    @Test("a lane's jobs run one at a time in submission order")
-    func oneAtATimeInOrder() throws {
-        let test = try TestQueue()
+    @Test("a lane's jobs run one at a time in submission order", arguments: StoreDriver.allCases)
+    func oneAtATimeInOrder(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, (0..<5).map {
             NewJob(lane: "session-1", handler: "h", input: "turn \($0)", priority: $0 * 10)
@@ -44,9 +44,9 @@ struct LaneTests {
         #expect(try test.store.counts(batchID: nil).succeeded == 5)
     }
 
-    @Test("different lanes, and jobs without a lane, are claimed together")
-    func differentLanesTogether() throws {
-        let test = try TestQueue()
+    @Test("different lanes, and jobs without a lane, are claimed together", arguments: StoreDriver.allCases)
+    func differentLanesTogether(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(lane: "A", handler: "h", input: "a1"),
@@ -61,9 +61,9 @@ struct LaneTests {
         #expect(claimed.count == 4)
     }
 
-    @Test("a job waiting for a retry still holds its lane")
-    func retryHoldsLane() throws {
-        let test = try TestQueue()
+    @Test("a job waiting for a retry still holds its lane", arguments: StoreDriver.allCases)
+    func retryHoldsLane(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(lane: "A", handler: "h", input: "a1"),
@@ -78,9 +78,9 @@ struct LaneTests {
         #expect(try claim(test.store, now: retryAt, limit: 10).map(\.id) == [ids[0]])
     }
 
-    @Test("a finished (failed or cancelled) job frees its lane")
-    func finishedFreesLane() throws {
-        let test = try TestQueue()
+    @Test("a finished (failed or cancelled) job frees its lane", arguments: StoreDriver.allCases)
+    func finishedFreesLane(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(lane: "A", handler: "h", input: "a1"),

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Leases")
 struct LeaseTests {
-    @Test("an expired lease requeues the job with its attempt counted")
-    func expiredRequeues() throws {
-        let test = try TestQueue()
+    @Test("an expired lease requeues the job with its attempt counted", arguments: StoreDriver.allCases)
+    func expiredRequeues(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x", maxAttempts: 3)])
         let now = Timestamp.now
@@ -41,9 +41,9 @@ struct LeaseTests {
         #expect(again.first?.attempts == 2)
     }
 
-    @Test("an expired lease on the last attempt fails the job and leaves it to deliver")
-    func expiredOnLastAttemptFails() throws {
-        let test = try TestQueue()
+    @Test("an expired lease on the last attempt fails the job and leaves it to deliver", arguments: StoreDriver.allCases)
+    func expiredOnLastAttemptFails(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [
             NewJob(handler: "h", input: "once", maxAttempts: 1),
@@ -67,9 +67,9 @@ struct LeaseTests {
         #expect(try test.store.undeliveredJobs(limit: 10).isEmpty)
     }
 
-    @Test("a heartbeat extends the lease so rescue leaves the job alone")
-    func heartbeatExtends() throws {
-        let test = try TestQueue()
+    @Test("a heartbeat extends the lease so rescue leaves the job alone", arguments: StoreDriver.allCases)
+    func heartbeatExtends(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x"), NewJob(handler: "h", input: "y")])
         let now = Timestamp.now
@@ -94,9 +94,9 @@ struct LeaseTests {
         #expect(try job(test.store, ids[0]).status == .queued)
     }
 
-    @Test("a heartbeat reports cancel requests")
-    func heartbeatReportsCancel() throws {
-        let test = try TestQueue()
+    @Test("a heartbeat reports cancel requests", arguments: StoreDriver.allCases)
+    func heartbeatReportsCancel(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let claimed = try claim(test.store, limit: 1)
@@ -107,9 +107,9 @@ struct LeaseTests {
         #expect(try test.store.heartbeat(workerID: "nobody", leaseUntil: .now).isEmpty)
     }
 
-    @Test("a worker whose lease was lost cannot commit its outcome")
-    func lostLeaseCannotCommit() throws {
-        let test = try TestQueue()
+    @Test("a worker whose lease was lost cannot commit its outcome", arguments: StoreDriver.allCases)
+    func lostLeaseCannotCommit(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x"), NewJob(handler: "h", input: "y")])
         let now = Timestamp.now
@@ -148,9 +148,9 @@ struct LeaseTests {
         #expect(try job(test.store, ids[0]).status == .succeeded)
     }
 
-    @Test("a rescued job whose cancel was requested ends cancelled")
-    func rescueHonoursCancel() throws {
-        let test = try TestQueue()
+    @Test("a rescued job whose cancel was requested ends cancelled", arguments: StoreDriver.allCases)
+    func rescueHonoursCancel(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let now = Timestamp.now
@@ -163,9 +163,9 @@ struct LeaseTests {
         #expect(try test.store.undeliveredJobs(limit: 10).map(\.id) == ids)
     }
 
-    @Test("a worker that lost its lease does not overwrite the delivered end state with its own")
-    func lostLeaseKeepsDeliveredState() throws {
-        let test = try TestQueue()
+    @Test("a worker that lost its lease does not overwrite the delivered end state with its own", arguments: StoreDriver.allCases)
+    func lostLeaseKeepsDeliveredState(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x", maxAttempts: 1)])
         // The pool's clock stands still, so its lease is never renewed past start + 1 s: a hung worker.

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Retries")
 struct RetryTests {
-    @Test("retryable failures are retried until the job succeeds")
-    func retryUntilSuccess() throws {
-        let test = try TestQueue()
+    @Test("retryable failures are retried until the job succeeds", arguments: StoreDriver.allCases)
+    func retryUntilSuccess(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "flaky", input: "x", maxAttempts: 3)])
         let seen = Counter()
@@ -43,9 +43,9 @@ struct RetryTests {
         #expect(try test.store.undeliveredJobs(limit: 10).isEmpty)
     }
 
-    @Test("a non-retryable failure fails the job after one attempt")
-    func nonRetryable() throws {
-        let test = try TestQueue()
+    @Test("a non-retryable failure fails the job after one attempt", arguments: StoreDriver.allCases)
+    func nonRetryable(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "bad", input: "x", maxAttempts: 5)])
         let seen = Counter()
@@ -72,9 +72,9 @@ struct RetryTests {
         try expectDeliveredAsStored(sink, test.store, ids[0])
     }
 
-    @Test("a retryable failure on the last attempt fails the job")
-    func retryableOutOfAttempts() throws {
-        let test = try TestQueue()
+    @Test("a retryable failure on the last attempt fails the job", arguments: StoreDriver.allCases)
+    func retryableOutOfAttempts(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "flaky", input: "x", maxAttempts: 2)])
         let seen = Counter()
@@ -99,10 +99,10 @@ struct RetryTests {
         try expectDeliveredAsStored(sink, test.store, ids[0])
     }
 
-    @Test("any other error fails the job as internal_error without retry")
-    func otherErrors() throws {
+    @Test("any other error fails the job as internal_error without retry", arguments: StoreDriver.allCases)
+    func otherErrors(_ driver: StoreDriver) throws {
         struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
-        let test = try TestQueue()
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x", maxAttempts: 3)])
         let handler = ClosureHandler { _, _ in throw Boom() }
@@ -115,9 +115,9 @@ struct RetryTests {
         #expect(failed.error?.message.contains("boom") == true)
     }
 
-    @Test("the retry waits for the backoff delay before the next attempt")
-    func retryWaitsForBackoff() throws {
-        let test = try TestQueue()
+    @Test("the retry waits for the backoff delay before the next attempt", arguments: StoreDriver.allCases)
+    func retryWaitsForBackoff(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let now = Timestamp.now
@@ -135,9 +135,9 @@ struct RetryTests {
         #expect(try claim(test.store, now: now.adding(milliseconds: 500), limit: 1).map(\.attempts) == [2])
     }
 
-    @Test("retry of a failed job puts it back with fresh attempts")
-    func retryFailed() throws {
-        let test = try TestQueue()
+    @Test("retry of a failed job puts it back with fresh attempts", arguments: StoreDriver.allCases)
+    func retryFailed(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x", maxAttempts: 1), NewJob(handler: "h", input: "y")])
         let claimed = try claim(test.store, limit: 2)
@@ -163,9 +163,9 @@ struct RetryTests {
         #expect(try claim(test.store, limit: 5).map(\.id) == [ids[0]])
     }
 
-    @Test("retry of a cancelled job, and of a queued one")
-    func retryCancelled() throws {
-        let test = try TestQueue()
+    @Test("retry of a cancelled job, and of a queued one", arguments: StoreDriver.allCases)
+    func retryCancelled(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x"), NewJob(handler: "h", input: "y")])
         _ = try test.store.cancel(.ids([ids[0]]), now: .now)

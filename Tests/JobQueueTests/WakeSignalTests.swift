@@ -40,7 +40,7 @@ struct LostWakeSignal: WakeSignal {
 struct WakeSignalTests {
     /// A pool on its own thread that has made its first claim (of `warmUp`) and is now idle.
     static func idlePool(
-        _ test: TestQueue, wake: any WakeSignal, pollMilliseconds: Int64, heartbeatMilliseconds: Int64 = 500,
+        _ test: TestStore, wake: any WakeSignal, pollMilliseconds: Int64, heartbeatMilliseconds: Int64 = 500,
         handler: ClosureHandler = ClosureHandler { _, _ in "{}" }
     ) throws -> (WorkerPool, BackgroundRun) {
         var options = WorkerOptions(
@@ -55,9 +55,9 @@ struct WakeSignalTests {
         return (pool, run)
     }
 
-    @Test("a wake-up that is lost still leads to a pickup by the poll")
-    func lostWakeUp() throws {
-        let test = try TestQueue()
+    @Test("a wake-up that is lost still leads to a pickup by the poll", arguments: StoreDriver.allCases)
+    func lostWakeUp(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let (pool, run) = try Self.idlePool(test, wake: LostWakeSignal(), pollMilliseconds: 200)
         defer { pool.shutdown(graceMilliseconds: 0); _ = run.wait(seconds: 10) }
@@ -65,22 +65,22 @@ struct WakeSignalTests {
         #expect(eventually(within: 10) { (try? job(test.store, ids[0]).status) == .succeeded })
     }
 
-    @Test("a wake-up from another connection's enqueue makes an idle pool claim long before its poll")
-    func wokenByEnqueue() throws {
-        let test = try TestQueue()
+    @Test("a wake-up from another connection's enqueue makes an idle pool claim long before its poll", arguments: StoreDriver.allCases)
+    func wokenByEnqueue(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let signal = LocalWakeSignal()
         // A poll of ten minutes: only the wake-up can explain a pickup within the test.
         let (pool, run) = try Self.idlePool(test, wake: signal, pollMilliseconds: 600_000)
         defer { pool.shutdown(graceMilliseconds: 0); _ = run.wait(seconds: 10) }
-        let submitter = SQLiteJobStore(database: try test.openAnotherStore().database, wake: signal)
+        let submitter = try test.openAnotherStore(wake: signal)
         let ids = try enqueue(submitter, [NewJob(handler: "h", input: "second")])
         #expect(eventually(within: 10) { (try? job(test.store, ids[0]).status) == .succeeded })
     }
 
-    @Test("a cancel request from another connection reaches a running job before its next heartbeat")
-    func wokenByCancel() throws {
-        let test = try TestQueue()
+    @Test("a cancel request from another connection reaches a running job before its next heartbeat", arguments: StoreDriver.allCases)
+    func wokenByCancel(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let signal = LocalWakeSignal()
         let started = Counter()
@@ -96,7 +96,7 @@ struct WakeSignalTests {
         defer { pool.shutdown(graceMilliseconds: 0); _ = run.wait(seconds: 10) }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "long")])
         try #require(eventually(within: 10) { started.value == 1 })
-        let canceller = SQLiteJobStore(database: try test.openAnotherStore().database, wake: signal)
+        let canceller = try test.openAnotherStore(wake: signal)
         _ = try canceller.cancel(.ids(ids), now: .now)
         #expect(eventually(within: 10) { (try? job(test.store, ids[0]).status) == .cancelled })
     }

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Worker pool")
 struct WorkerPoolTests {
-    @Test("shutdown hands a running job back to the queue without counting its attempt")
-    func shutdownRequeues() throws {
-        let test = try TestQueue()
+    @Test("shutdown hands a running job back to the queue without counting its attempt", arguments: StoreDriver.allCases)
+    func shutdownRequeues(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "slow", input: "x", maxAttempts: 3)])
         let started = Counter()
@@ -37,9 +37,9 @@ struct WorkerPoolTests {
         #expect(try claim(test.store, limit: 1).first?.attempts == 1)
     }
 
-    @Test("a job that finishes within the grace period is committed normally")
-    func shutdownGraceLetsJobsFinish() throws {
-        let test = try TestQueue()
+    @Test("a job that finishes within the grace period is committed normally", arguments: StoreDriver.allCases)
+    func shutdownGraceLetsJobsFinish(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let started = Counter()
@@ -62,9 +62,9 @@ struct WorkerPoolTests {
         #expect(try job(test.store, ids[0]).output == "{\"done\":true}")
     }
 
-    @Test("mode once runs exactly one job")
-    func once() throws {
-        let test = try TestQueue()
+    @Test("mode once runs exactly one job", arguments: StoreDriver.allCases)
+    func once(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, (0..<3).map { NewJob(handler: "h", input: "job \($0)") })
         let runs = Counter()
@@ -88,9 +88,9 @@ struct WorkerPoolTests {
         try expectDeliveredAsStored(sink, test.store, ids[0])
     }
 
-    @Test("mode once with nothing to do returns at once")
-    func onceEmpty() throws {
-        let test = try TestQueue()
+    @Test("mode once with nothing to do returns at once", arguments: StoreDriver.allCases)
+    func onceEmpty(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let start = Date()
         let summary = try WorkerPool(
@@ -101,9 +101,9 @@ struct WorkerPoolTests {
         #expect(Date().timeIntervalSince(start) < 5)
     }
 
-    @Test("mode drain returns once every job is finished and delivered")
-    func drain() throws {
-        let test = try TestQueue()
+    @Test("mode drain returns once every job is finished and delivered", arguments: StoreDriver.allCases)
+    func drain(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let total = 60
         let ids = try enqueue(test.store, (0..<total).map {
@@ -133,9 +133,9 @@ struct WorkerPoolTests {
         }
     }
 
-    @Test("drain waits for a job whose retry is due later")
-    func drainWaitsForRetry() throws {
-        let test = try TestQueue()
+    @Test("drain waits for a job whose retry is due later", arguments: StoreDriver.allCases)
+    func drainWaitsForRetry(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let handler = ClosureHandler { job, _ in
@@ -154,9 +154,9 @@ struct WorkerPoolTests {
         #expect(try job(test.store, ids[0]).attempts == 2)
     }
 
-    @Test("a pool rescues the jobs of a dead worker and runs them")
-    func rescuesDeadWorker() throws {
-        let test = try TestQueue()
+    @Test("a pool rescues the jobs of a dead worker and runs them", arguments: StoreDriver.allCases)
+    func rescuesDeadWorker(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let aMinuteAgo = Timestamp.now.adding(milliseconds: -60_000)
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x", runAt: aMinuteAgo)])
@@ -175,9 +175,9 @@ struct WorkerPoolTests {
         #expect(try test.store.attempts(ofJob: ids[0]).map(\.error.type) == ["lease_expired"])
     }
 
-    @Test("the pool delivers finished jobs nobody delivered yet")
-    func deliversLeftovers() throws {
-        let test = try TestQueue()
+    @Test("the pool delivers finished jobs nobody delivered yet", arguments: StoreDriver.allCases)
+    func deliversLeftovers(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let claimed = try claim(test.store, worker: "other", limit: 1)
@@ -191,8 +191,8 @@ struct WorkerPoolTests {
         #expect(try test.store.undeliveredJobs(limit: 10).isEmpty)
     }
 
-    @Test("a sink that fails is retried: the job stays pending until delivered")
-    func failingSink() throws {
+    @Test("a sink that fails is retried: the job stays pending until delivered", arguments: StoreDriver.allCases)
+    func failingSink(_ driver: StoreDriver) throws {
         final class FlakySink: FinishedJobSink, @unchecked Sendable {
             let lock = NSLock()
             var calls = 0
@@ -205,7 +205,7 @@ struct WorkerPoolTests {
                 delivered += jobs.map(\.id)
             }
         }
-        let test = try TestQueue()
+        let test = try TestStore(driver)
         defer { test.remove() }
         let ids = try enqueue(test.store, [NewJob(handler: "h", input: "x")])
         let sink = FlakySink()

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -41,10 +42,72 @@ public final class PGConnection: @unchecked Sendable {
         try run { try connection.query(query, logger: logger, file: file, line: line).wait().metadata.rows ?? 0 }
     }
 
-    /// Runs several statements separated by `;` with no parameters (migrations, BEGIN/COMMIT).
+    /// Runs several statements separated by `;` with no parameters (migrations, BEGIN/COMMIT),
+    /// one after the other: postgres-nio speaks only the extended protocol, which takes one
+    /// statement at a time.
     /// - throws: ``StoreError``.
     public func run(script: String) throws {
-        try run { _ = try connection.simpleQuery(script).wait() }
+        for statement in Self.statements(of: script) {
+            try run { _ = try connection.simpleQuery(statement).wait() }
+        }
+    }
+
+    /// The statements of a script: split at each `;` that is not inside a quoted string, a
+    /// quoted identifier, a dollar-quoted body or a comment.
+    static func statements(of script: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        let characters = Array(script)
+        var index = 0
+        func flush() {
+            let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !trimmed.isEmpty && !trimmed.split(separator: "\n").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }) {
+                statements.append(trimmed)
+            }
+            current = ""
+        }
+        while index < characters.count {
+            let character = characters[index]
+            if character == "-" && index + 1 < characters.count && characters[index + 1] == "-" {
+                while index < characters.count && characters[index] != "\n" { current.append(characters[index]); index += 1 }
+                continue
+            }
+            if character == "'" || character == "\"" {
+                current.append(character)
+                index += 1
+                while index < characters.count {
+                    current.append(characters[index])
+                    index += 1
+                    if characters[index - 1] == character { break }
+                }
+                continue
+            }
+            if character == "$", let end = characters[(index + 1)...].firstIndex(of: "$"),
+                characters[(index + 1)..<end].allSatisfy({ $0.isLetter || $0 == "_" })
+            {
+                let tag = String(characters[index...end])
+                current += tag
+                index = end + 1
+                let rest = String(characters[index...])
+                if let close = rest.range(of: tag) {
+                    let body = rest[..<close.upperBound]
+                    current += body
+                    index += body.count
+                } else {
+                    current += rest
+                    index = characters.count
+                }
+                continue
+            }
+            if character == ";" {
+                flush()
+            } else {
+                current.append(character)
+            }
+            index += 1
+        }
+        flush()
+        return statements
     }
 
     /// The first column of the first row, or nil when there is no row or it is NULL.

@@ -79,7 +79,12 @@ public final class PGDatabase: @unchecked Sendable {
             if !migrations.isEmpty { try migrate(migrations) }
             try measureClock()
         } catch let error as StoreError where error.code == .io {
+            close()
             throw StoreError(.cannotOpen, "cannot reach PostgreSQL at \(location): \(error.message)")
+        } catch {
+            // Closed here: postgres-nio asserts that no connection is dropped unclosed.
+            close()
+            throw error
         }
     }
 
