@@ -78,7 +78,8 @@ public final class AgentQueue: Sendable {
             sessions = PostgresSessionStore(database: database)
             budgets = PostgresBatchBudgetStore(database: database)
             rateLimits = PostgresRateLimitStore(database: database)
-            schedules = UnavailableScheduleStore(location: location.description)
+            // A fired schedule's jobs wake idle workers on every host.
+            schedules = PostgresScheduleStore(database: database, jobs: PostgresJobStore(database: database, wake: wake), agents: agents)
             settings = PostgresSettingsStore(database: database)
             openAIFileMetadata = PostgresOpenAIFileMetadataStore(database: database)
             openAIBatches = PostgresOpenAIBatchStore(database: database)
@@ -106,7 +107,7 @@ public final class AgentQueue: Sendable {
     /// Every table agentq keeps in PostgreSQL, the engine's and the product's, in order.
     public static let postgresMigrations: [PGMigration] = PostgresJobStore.migrations + PostgresAgentStore.migrations
         + PostgresSessionStore.migrations + PostgresBatchBudgetStore.migrations + PostgresRateLimitStore.migrations
-        + PostgresSettingsStore.migrations + PostgresOpenAIFileMetadataStore.migrations + PostgresOpenAIBatchStore.migrations
+        + PostgresSettingsStore.migrations + PostgresScheduleStore.migrations + PostgresOpenAIFileMetadataStore.migrations + PostgresOpenAIBatchStore.migrations
 
     /// Every table agentq keeps in SQLite, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
