@@ -16,7 +16,7 @@ public final class PostgresAgentStore: AgentStore {
 
     /// `COLLATE "C"`: names sort by their bytes, as SQLite's do.
     public static let migrations: [PGMigration] = [
-        PGMigration("agents-1-agents", """
+        .statements("agents-1-agents", """
             CREATE TABLE agents (
                 name text COLLATE "C" PRIMARY KEY,
                 definition text NOT NULL,

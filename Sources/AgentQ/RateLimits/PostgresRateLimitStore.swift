@@ -21,7 +21,7 @@ public final class PostgresRateLimitStore: RateLimitStore {
     public init(database: PGDatabase) { self.database = database }
 
     public static let migrations: [PGMigration] = [
-        PGMigration("ratelimits-1-tables", """
+        .statements("ratelimits-1-tables", """
             CREATE TABLE rate_limit_gates (
                 endpoint text PRIMARY KEY,
                 closed_until bigint NOT NULL

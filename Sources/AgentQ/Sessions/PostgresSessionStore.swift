@@ -22,7 +22,7 @@ public final class PostgresSessionStore: SessionStore {
 
     /// IDs are `COLLATE "C"`: they sort by their bytes, as in SQLite, and a prefix is a range of the key.
     public static let migrations: [PGMigration] = [
-        PGMigration("sessions-1-tables", """
+        .statements("sessions-1-tables", """
             CREATE TABLE sessions (
                 id text COLLATE "C" PRIMARY KEY,
                 agent text NOT NULL,

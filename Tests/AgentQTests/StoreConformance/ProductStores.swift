@@ -34,11 +34,13 @@ final class ProductStores: @unchecked Sendable {
     /// The engine's tables the budget store reads (`jobs`, `batches`), until the PostgreSQL job
     /// store brings its own: only the columns these tests write, named as in SQLite.
     static let engineTables = PGMigration("test-engine-tables", """
+        DO $test$ BEGIN
         CREATE TABLE IF NOT EXISTS batches (id text PRIMARY KEY, source text, created_at bigint NOT NULL);
         CREATE TABLE IF NOT EXISTS jobs (
             seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, batch_id text, handler text NOT NULL, input text NOT NULL,
             run_at bigint NOT NULL, max_attempts integer NOT NULL, status text NOT NULL, output text, created_at bigint NOT NULL);
         CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id, seq);
+        END $test$
         """)
 
     static let postgresMigrations = PostgresAgentStore.migrations + PostgresSessionStore.migrations
