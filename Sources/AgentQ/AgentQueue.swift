@@ -10,7 +10,9 @@ import JobQueue
 /// ```
 public final class AgentQueue: Sendable {
     public let home: AgentQHome
-    public let database: SQLiteDatabase
+    /// The database holding the state: the home's SQLite file, or a PostgreSQL database shared
+    /// by many hosts (see ``QueueDatabaseChoice``).
+    public let database: any QueueDatabase
     public let store: any JobStore
     public let agents: any AgentStore
     public let sessions: any SessionStore
@@ -18,18 +20,74 @@ public final class AgentQueue: Sendable {
     public let rateLimits: any RateLimitStore
     public let schedules: any ScheduleStore
     public let results: ResultWriter
+    /// What describes the files uploaded to the OpenAI-compatible Files API (their bytes stay
+    /// in this home: see ``OpenAIFileStore``).
+    public let openAIFileMetadata: any OpenAIFileMetadataStore
+    /// The batches of the OpenAI-compatible Batch API.
+    public let openAIBatches: any OpenAIBatchStore
     /// Small named settings shared by every process (the retention policy).
     public let settings: any SettingsStore
     /// Wakes the idle workers of every process on this home after a submit, retry or cancel.
     public let wake: any WakeSignal
+    /// This host's stable ID (``AgentQHome/hostID()``): its workers claim the turns of the
+    /// sessions created here, whose workspaces live in this home.
+    public let hostID: String
+    /// `AGENTQ_SHARED_WORKSPACES=1`: this home's workspaces are on storage every host mounts at
+    /// the same path, so sessions created here are tied to no host.
+    public let sharedWorkspaces: Bool
 
-    /// Opens (creating when missing) the home directory and its database.
+    /// Opens (creating when missing) the home directory and its SQLite database.
     /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
-    public init(home: AgentQHome) throws {
+    public convenience init(home: AgentQHome) throws {
+        try self.init(home: home, database: .sqlite)
+    }
+
+    /// Opens the home with its state in the database at `databaseURL` (`postgres://…`), or in
+    /// the home's SQLite file when nil.
+    ///
+    /// ```swift
+    /// let queue = try AgentQueue(home: home, databaseURL: "postgres://agentq@db:5432/agentq")
+    /// ```
+    /// - throws: ``JobQueue/StoreError`` `.cannotOpen` naming the URL (never its password) when it
+    ///   does not parse or the server cannot be reached; ``AgentQError``.
+    public convenience init(home: AgentQHome, databaseURL: String?) throws {
+        try self.init(home: home, database: databaseURL.map { .postgres(try PostgresLocation(url: $0)) } ?? .sqlite)
+    }
+
+    /// Opens (creating when missing) the home directory and the chosen database, creating or
+    /// migrating its schema.
+    ///
+    /// ```swift
+    /// let queue = try AgentQueue(home: home, database: try QueueDatabaseChoice.resolve(explicit: nil))
+    /// ```
+    /// - throws: ``AgentQError`` or ``JobQueue/StoreError``.
+    public init(home: AgentQHome, database choice: QueueDatabaseChoice) throws {
         try home.prepare()
         self.home = home
-        database = try SQLiteDatabase(
+        hostID = try home.hostID()
+        sharedWorkspaces = ProcessInfo.processInfo.environment["AGENTQ_SHARED_WORKSPACES"] == "1"
+        results = ResultWriter(directory: home.resultsDirectory)
+        if case .postgres(let location) = choice {
+            // Every host opens the same database; the schema is made or migrated by the first
+            // (under an advisory lock), the others find it done.
+            let database = try PGDatabase(location: location, migrations: Self.postgresMigrations)
+            self.database = database
+            wake = PostgresWakeSignal(database: database)
+            store = PostgresJobStore(database: database, wake: wake)
+            agents = PostgresAgentStore(database: database)
+            sessions = PostgresSessionStore(database: database)
+            budgets = PostgresBatchBudgetStore(database: database)
+            rateLimits = PostgresRateLimitStore(database: database)
+            // A fired schedule's jobs wake idle workers on every host.
+            schedules = PostgresScheduleStore(database: database, jobs: PostgresJobStore(database: database, wake: wake), agents: agents)
+            settings = PostgresSettingsStore(database: database)
+            openAIFileMetadata = PostgresOpenAIFileMetadataStore(database: database)
+            openAIBatches = PostgresOpenAIBatchStore(database: database)
+            return
+        }
+        let database = try SQLiteDatabase(
             path: home.databasePath, migrations: Self.migrations)
+        self.database = database
         wake = UnixSocketWakeSignal(directory: home.wakeDirectory)
         store = SQLiteJobStore(database: database, wake: wake)
         agents = SQLiteAgentStore(database: database)
@@ -37,11 +95,21 @@ public final class AgentQueue: Sendable {
         budgets = SQLiteBatchBudgetStore(database: database)
         rateLimits = SQLiteRateLimitStore(database: database)
         schedules = SQLiteScheduleStore(database: database, jobs: SQLiteJobStore(database: database), agents: agents)
-        results = ResultWriter(directory: home.resultsDirectory)
         settings = SQLiteSettingsStore(database: database)
+        openAIFileMetadata = SQLiteOpenAIFileMetadataStore(database: database)
+        openAIBatches = SQLiteOpenAIBatchStore(database: database)
     }
 
-    /// Every table agentq keeps, the engine's and the product's, in order.
+    /// The home's SQLite database when the state is there (for the benchmarks and tests that
+    /// reach into its tables); nil on PostgreSQL.
+    public var sqliteDatabase: SQLiteDatabase? { database as? SQLiteDatabase }
+
+    /// Every table agentq keeps in PostgreSQL, the engine's and the product's, in order.
+    public static let postgresMigrations: [PGMigration] = PostgresJobStore.migrations + PostgresAgentStore.migrations
+        + PostgresSessionStore.migrations + PostgresBatchBudgetStore.migrations + PostgresRateLimitStore.migrations
+        + PostgresSettingsStore.migrations + PostgresScheduleStore.migrations + PostgresOpenAIFileMetadataStore.migrations + PostgresOpenAIBatchStore.migrations
+
+    /// Every table agentq keeps in SQLite, the engine's and the product's, in order.
     public static let migrations = SQLiteJobStore.migrations + SQLiteAgentStore.migrations + SQLiteSessionStore.migrations
         + SQLiteBatchBudgetStore.migrations + [SpendLimits.migration] + SQLiteRateLimitStore.migrations + SQLiteSettingsStore.migrations
         + SQLiteScheduleStore.migrations + OpenAIFileStore.migrations + SQLiteOpenAIBatchStore.migrations + [SQLiteSessionStore.pagingMigration]
@@ -74,6 +142,7 @@ public final class AgentQueue: Sendable {
     public func makeWorker(_ options: WorkerOptions) -> WorkerPool {
         var options = options
         if options.wake == nil { options.wake = wake }
+        if options.hostID == nil { options.hostID = hostID }
         let sessionManager = SessionManager(queue: self)
         let retention = Retention(queue: self)
         // Every worker of the whole queue fires due schedules (the store makes each tick fire

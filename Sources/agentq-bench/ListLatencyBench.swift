@@ -113,7 +113,7 @@ struct ListLatencyBench {
             attempts = 1, started_at = created_at + 10, finished_at = created_at + 1000, worker_id = NULL
             """
         for (index, batchID) in ids.enumerated() {
-            try queue.database.write { db, _ in
+            try queue.sqliteDatabase!.write { db, _ in
                 switch index {
                 case 0..<(batches - 3):
                     try db.execute(sql: """
@@ -139,7 +139,7 @@ struct ListLatencyBench {
         }
         // Sessions, as SQL: the library would run a turn for each.
         let now = Timestamp.now.milliseconds
-        try queue.database.write { db, _ in
+        try queue.sqliteDatabase!.write { db, _ in
             for index in 0..<sessions {
                 let id = "ses_bench\(String(format: "%015d", index))"
                 let status = index % 10 < 6 ? "ended" : index % 10 < 8 ? "timeout" : "idle"
@@ -159,6 +159,6 @@ struct ListLatencyBench {
             }
         }
         // Into the database file, as a home at rest is: not the WAL of its build.
-        _ = try queue.database.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try queue.sqliteDatabase!.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 }

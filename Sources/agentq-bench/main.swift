@@ -335,7 +335,7 @@ do {
     _ = try queue.store.enqueue(batch: NewBatch(source: "old")) { inserter in
         for index in 0..<bench.pruneJobs { try inserter.insert(NewJob(handler: "echo", input: "old job \(index)")) }
     }
-    try queue.database.write { db, _ in
+    try queue.sqliteDatabase!.write { db, _ in
         try db.execute(
             sql: "UPDATE jobs SET status = 'succeeded', attempts = 1, output = '{}', finished_at = ?, delivery_pending = 0",
             arguments: [Timestamp.now.milliseconds - 86_400_000])

@@ -13,11 +13,13 @@ struct AgentQCommand: ParsableCommand {
         abstract: "Run LLM agent prompts as durable jobs: submit, work, inspect, cancel.",
         discussion: """
             State lives in --home DIR, else $AGENTQ_HOME, else ~/.agentq: the SQLite database,
-            results/<job_id>.json for every finished job, and the agents' workspaces.
+            results/<job_id>.json for every finished job, and the agents' workspaces. With
+            --database postgres://… (or $AGENTQ_DATABASE_URL) the queue's state lives in PostgreSQL
+            instead, shared by every host pointed at it; results and workspaces stay in the home.
             """,
         subcommands: [
             Submit.self, Worker.self, Jobs.self, Batch.self, Agents.self, Sessions.self, Run.self, Schedules.self, Prune.self,
-            Stats.self, Config.self, Serve.self,
+            Stats.self, Config.self, Serve.self, Migrate.self,
         ]
     )
 }
@@ -27,10 +29,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The state directory (default: $AGENTQ_HOME, else ~/.agentq).", valueName: "dir"))
     var home: String?
 
-    /// Opens the home directory, turning set-up errors into a clear message.
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep the state in this PostgreSQL database, shared by every host pointed at it (default: $AGENTQ_DATABASE_URL, else SQLite in the home).",
+        valueName: "postgres://user@host:5432/db"))
+    var database: String?
+
+    /// Opens the home directory and the database, turning set-up errors (a bad URL, a server
+    /// that cannot be reached) into one clear sentence that never shows the URL's password.
     func openQueue() throws -> AgentQueue {
         try reportingErrors {
-            try AgentQueue(home: AgentQHome.resolve(explicit: home))
+            try AgentQueue(home: AgentQHome.resolve(explicit: home), database: QueueDatabaseChoice.resolve(explicit: database))
         }
     }
 }

@@ -198,8 +198,12 @@ fileprivate func livingSleeps(_ seconds: String) -> [Int32] {
         // `list` is a table with the expected columns.
         let list = try cli.runOK(["sessions", "list"])
         let rows = tableRows(list)
-        #expect(rows.first == ["ID", "Agent", "Title", "Status", "Msgs", "Last Active"], "list: \(list)")
-        #expect(rows.dropFirst().contains(where: { $0 == [id, "echo", "-", "idle", "8", "just now"] }), "list: \(list)")
+        #expect(rows.first == ["ID", "Agent", "Title", "Status", "Msgs", "Last Active", "Host"], "list: \(list)")
+        // The host is this home's stable ID, made once in <home>/host-id.
+        let host = try String(contentsOfFile: cli.home + "/host-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!host.isEmpty)
+        #expect(rows.dropFirst().contains(where: { $0 == [id, "echo", "-", "idle", "8", "just now", host] }), "list: \(list)")
+        #expect(try cli.runOK(["sessions", "get", id]).contains("Host:         \(host)"))
     }
 
     @Test func listFiltersByAgentAndStatus() throws {
@@ -284,7 +288,7 @@ fileprivate func livingSleeps(_ seconds: String) -> [Int32] {
         #expect(get.contains("Messages:     0"), "get: \(get)")
         #expect(try cli.sessionDocument("my-id")["title"] as? String == "Shopping list")
         let rows = tableRows(try cli.runOK(["sessions", "list"]))
-        #expect(rows.contains(where: { $0 == ["my-id", "echo", "Shopping list", "idle", "0", "just now"] }), "rows: \(rows)")
+        #expect(rows.contains(where: { Array($0.prefix(6)) == ["my-id", "echo", "Shopping list", "idle", "0", "just now"] }), "rows: \(rows)")
 
         // The ID is taken now.
         let again = try cli.run(["sessions", "create", "echo", "--session-id", "my-id"])

@@ -45,11 +45,11 @@ struct BatchCountsTests {
     static func expectAgreement(_ queue: AgentQueue, _ batchIDs: [String], _ step: String,
                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
         for batchID in batchIDs {
-            let scanned = try scannedCounts(batchID, queue.database)
+            let scanned = try scannedCounts(batchID, queue.sqliteDatabase!)
             #expect(try queue.store.counts(batchID: batchID) == scanned, "\(step): counts of \(batchID)",
                     sourceLocation: sourceLocation)
             let usage = try queue.budgets.usage(batchID: batchID)
-            let scannedUsage = try scannedUsage(batchID, queue.database)
+            let scannedUsage = try scannedUsage(batchID, queue.sqliteDatabase!)
             #expect(usage.jsonText == scannedUsage.jsonText, "\(step): usage of \(batchID)", sourceLocation: sourceLocation)
             if let batch = try queue.store.batch(id: batchID) {
                 var expected = batch
@@ -219,7 +219,7 @@ struct BatchCountsTests {
             for (batch, newestFirst) in [(nil, true), (batchID, false)] as [(String?, Bool)] {
                 for limit in [7, 1000] {
                     let listed = try store.jobs(matching: JobFilter(status: status, batchID: batch, limit: limit, newestFirst: newestFirst))
-                    let scanned = try test.queue.database.read { db in
+                    let scanned = try test.queue.sqliteDatabase!.read { db in
                         try String.fetchAll(db, sql: """
                             SELECT id FROM jobs WHERE status = ? AND (?2 IS NULL OR batch_id = ?2)
                             ORDER BY seq \(newestFirst ? "DESC" : "") LIMIT ?3

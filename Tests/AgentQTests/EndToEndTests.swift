@@ -81,7 +81,7 @@ struct EndToEndTests {
         for file in lost {
             try FileManager.default.removeItem(at: test.home.resultsDirectory.appendingPathComponent(file))
         }
-        try test.queue.database.pool.write { db in try db.execute(sql: "UPDATE jobs SET delivery_pending = 1") }
+        try test.queue.sqliteDatabase!.pool.write { db in try db.execute(sql: "UPDATE jobs SET delivery_pending = 1") }
         #expect(try test.store.undeliveredJobs(limit: 1000).count == 60)
         #expect(try test.resultFiles().count == 40)
 

@@ -13,7 +13,7 @@ struct RetentionTests {
         _ = try test.store.enqueue(batch: NewBatch(source: "old")) { inserter in
             for index in 0..<10 { try inserter.insert(NewJob(handler: "echo", input: "\(index)")) }
         }
-        try test.queue.database.write { db, _ in
+        try test.queue.sqliteDatabase!.write { db, _ in
             try db.execute(
                 sql: "UPDATE jobs SET status = 'succeeded', finished_at = ?, delivery_pending = 0",
                 arguments: [now.milliseconds - 2 * Self.day])

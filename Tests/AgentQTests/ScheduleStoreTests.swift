@@ -4,7 +4,7 @@ import Foundation
 import JobQueue
 import Testing
 
-@Suite("Schedules fire exactly once, catch up once, skip overlaps, pause")
+@Suite("Schedules fire exactly once, catch up once, skip overlaps, pause, on SQLite and PostgreSQL")
 struct ScheduleStoreTests {
     /// 2031-01-01T00:00:00Z: far enough ahead that no real-clock worker fires these schedules.
     static let start = Timestamp(milliseconds: 1_924_992_000_000)
@@ -13,21 +13,14 @@ struct ScheduleStoreTests {
         NewSchedule(name: name, spec: .every(try Every(text)), timeZone: "UTC", prompts: .input("hello"), overlap: overlap)
     }
 
-    static func batches(_ test: TestQueue, _ name: String) throws -> [Batch] {
-        try test.store.batches(limit: 10_000).filter { $0.source == Schedule.batchSource(name) }
-    }
-
-    @Test("six connections racing to fire the same due ticks make one batch per tick")
-    func exactlyOnceAcrossConnections() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        try test.queue.schedules.add(try Self.every("1m"), replace: false, now: Self.start)
-        // Six stores, each on its own connection, as six worker processes would have.
-        let stores = try (0..<6).map { _ in
-            let database = try SQLiteDatabase(path: test.home.databasePath, migrations: AgentQueue.migrations)
-            return SQLiteScheduleStore(
-                database: database, jobs: SQLiteJobStore(database: database), agents: SQLiteAgentStore(database: database))
-        }
+    @Test("six processes or hosts racing to fire the same due ticks make one batch per tick", arguments: StoreDriver.allCases)
+    func exactlyOnceAcrossConnections(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        try fixture.schedules.add(try Self.every("1m"), replace: false, now: Self.start)
+        // Six stores, each on its own connections, as six worker processes (SQLite) or six
+        // hosts (PostgreSQL) would have.
+        let stores = try (0..<6).map { _ in try fixture.openHost().schedules }
         let ticks = 25
         let fired = Counter()
         for tick in 1...ticks {
@@ -52,19 +45,19 @@ struct ScheduleStoreTests {
             done.wait()
         }
         #expect(fired.value == ticks)
-        let batches = try Self.batches(test, "tick")
+        let batches = try fixture.batches("tick")
         #expect(batches.count == ticks)
         #expect(batches.allSatisfy { $0.counts.total == 1 })
-        let runs = try test.queue.schedules.runs(of: "tick", limit: 100)
+        let runs = try fixture.schedules.runs(of: "tick", limit: 100)
         #expect(Set(runs.compactMap(\.tickAt)).count == ticks)
         #expect(Set(runs.compactMap(\.batchID)) == Set(batches.map(\.id)))
     }
 
-    @Test("ticks missed while nothing ran fire one catch-up run; the next tick is the first after now")
-    func catchUpAfterAGap() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        let schedules = test.queue.schedules
+    @Test("ticks missed while nothing ran fire one catch-up run; the next tick is the first after now", arguments: StoreDriver.allCases)
+    func catchUpAfterAGap(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let schedules = fixture.schedules
         let cron = NewSchedule(name: "five", spec: .cron(try CronExpression("*/5 * * * *")), timeZone: "UTC", prompts: .input("x"))
         let added = try schedules.add(cron, replace: false, now: Self.start.adding(milliseconds: 2 * 60_000))
         #expect(added.nextRunAt == Self.start.adding(milliseconds: 5 * 60_000))
@@ -75,7 +68,7 @@ struct ScheduleStoreTests {
         #expect(runs.first?.tickAt == Self.start.adding(milliseconds: 5 * 60_000))
         #expect(try schedules.schedule(named: "five")?.nextRunAt == Self.start.adding(milliseconds: 50 * 60_000))
         #expect(try schedules.fireDue(now: late).isEmpty)
-        #expect(try Self.batches(test, "five").count == 1)
+        #expect(try fixture.batches("five").count == 1)
 
         // An interval keeps its phase: added at 0, every 10 s, fired at 95 s → next at 100 s.
         try schedules.add(try Self.every("10s", name: "ten"), replace: false, now: Self.start)
@@ -84,11 +77,11 @@ struct ScheduleStoreTests {
         #expect(try schedules.schedule(named: "ten")?.nextRunAt == Self.start.adding(milliseconds: 100_000))
     }
 
-    @Test("a tick whose previous run is unfinished is skipped unless overlap is allow")
-    func overlap() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        let schedules = test.queue.schedules
+    @Test("a tick whose previous run is unfinished is skipped unless overlap is allow", arguments: StoreDriver.allCases)
+    func overlap(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let schedules = fixture.schedules
         try schedules.add(try Self.every("1m", name: "skip", overlap: .skip), replace: false, now: Self.start)
         try schedules.add(try Self.every("1m", name: "allow", overlap: .allow), replace: false, now: Self.start)
         func fire(_ minute: Int64) throws -> [String: ScheduleRun.Outcome] {
@@ -98,21 +91,21 @@ struct ScheduleStoreTests {
         #expect(try fire(1) == ["skip": .fired, "allow": .fired])
         // Nothing ran the first batches: "skip" skips, "allow" piles up.
         #expect(try fire(2) == ["skip": .skipped, "allow": .fired])
-        #expect(try Self.batches(test, "skip").count == 1)
-        #expect(try Self.batches(test, "allow").count == 2)
+        #expect(try fixture.batches("skip").count == 1)
+        #expect(try fixture.batches("allow").count == 2)
         #expect(try schedules.runs(of: "skip", limit: 1).first?.message?.contains("still running") == true)
 
         // Once the queue is drained, "skip" fires again on its next tick.
-        _ = try test.queue.makeWorker(WorkerOptions(mode: .drain, concurrency: 2)).run()
+        try fixture.drain()
         #expect(try fire(3) == ["skip": .fired, "allow": .fired])
-        #expect(try Self.batches(test, "skip").count == 2)
+        #expect(try fixture.batches("skip").count == 2)
     }
 
-    @Test("a paused schedule does not fire; resumed, it starts from the next tick without a backlog")
-    func pause() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        let schedules = test.queue.schedules
+    @Test("a paused schedule does not fire; resumed, it starts from the next tick without a backlog", arguments: StoreDriver.allCases)
+    func pause(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let schedules = fixture.schedules
         try schedules.add(try Self.every("1m"), replace: false, now: Self.start)
         try schedules.setPaused("tick", true, now: Self.start)
         #expect(try schedules.fireDue(now: Self.start.adding(milliseconds: 10 * 60_000)).isEmpty)
@@ -121,14 +114,14 @@ struct ScheduleStoreTests {
         #expect(resumed.nextRunAt == Self.start.adding(milliseconds: 11 * 60_000))
         #expect(try schedules.fireDue(now: Self.start.adding(milliseconds: 10 * 60_000 + 40_000)).isEmpty)
         #expect(try schedules.fireDue(now: Self.start.adding(milliseconds: 11 * 60_000)).count == 1)
-        #expect(try Self.batches(test, "tick").count == 1)
+        #expect(try fixture.batches("tick").count == 1)
     }
 
-    @Test("run fires once now, paused or not, and leaves the next tick alone")
-    func runNow() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        let schedules = test.queue.schedules
+    @Test("run fires once now, paused or not, and leaves the next tick alone", arguments: StoreDriver.allCases)
+    func runNow(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let schedules = fixture.schedules
         let added = try schedules.add(try Self.every("1h"), replace: false, now: Self.start)
         try schedules.setPaused("tick", true, now: Self.start)
         let run = try schedules.runNow("tick", now: Self.start.adding(milliseconds: 1000))
@@ -136,15 +129,15 @@ struct ScheduleStoreTests {
         let schedule = try #require(try schedules.schedule(named: "tick"))
         #expect(schedule.nextRunAt == added.nextRunAt)
         #expect(schedule.lastBatchID == run.batchID)
-        let jobs = try test.store.jobs(matching: JobFilter(batchID: run.batchID))
+        let jobs = try fixture.jobs.jobs(matching: JobFilter(batchID: run.batchID))
         #expect(jobs.map(\.input) == ["hello"])
     }
 
-    @Test("add checks the prompts like submit, refuses a second schedule of one name, and replace replaces")
-    func addChecks() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        let schedules = test.queue.schedules
+    @Test("add checks the prompts like submit, refuses a second schedule of one name, and replace replaces", arguments: StoreDriver.allCases)
+    func addChecks(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let schedules = fixture.schedules
         let file = "{\"input\":\"a\"}\n{\"input\":\"b\",\"agent\":\"nobody\"}\n{\"input\":\"c\",\"run_at\":\"2031-01-01T00:00:00Z\"}\n"
         var bad = try Self.every("1m")
         bad.prompts = .file(name: "p.jsonl", content: file)
@@ -170,7 +163,7 @@ struct ScheduleStoreTests {
         try schedules.add(good, replace: false, now: Self.start)
         #expect(throws: AgentQError.self) { try schedules.add(good, replace: false, now: Self.start) }
         let run = try schedules.runNow("tick", now: Self.start)
-        let jobs = try test.store.jobs(matching: JobFilter(batchID: run.batchID))
+        let jobs = try fixture.jobs.jobs(matching: JobFilter(batchID: run.batchID))
         #expect(jobs.map(\.input) == ["a", "b"])
         #expect(jobs.map(\.lane) == ["daily", "s1"])
 
@@ -187,37 +180,36 @@ struct ScheduleStoreTests {
         }
     }
 
-    @Test("a schedule keeps its latest runs, not all of them")
-    func runsArePruned() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        let database = test.queue.database
-        let schedules = SQLiteScheduleStore(
-            database: database, jobs: SQLiteJobStore(database: database), agents: test.queue.agents, runsKept: 20)
+    @Test("a schedule keeps its latest runs, not all of them", arguments: StoreDriver.allCases)
+    func runsArePruned(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let runsKept = 20
+        let schedules = try fixture.openHost(runsKept: runsKept).schedules
         try schedules.add(try Self.every("1s"), replace: false, now: Self.start)
-        let fires = schedules.runsKept + 5
+        let fires = runsKept + 5
         for second in 1...fires {
             #expect(try schedules.fireDue(now: Self.start.adding(milliseconds: Int64(second) * 1000)).count == 1)
         }
         let runs = try schedules.runs(of: "tick", limit: fires)
-        #expect(runs.count == schedules.runsKept)
+        #expect(runs.count == runsKept)
         #expect(runs.first?.tickAt == Self.start.adding(milliseconds: Int64(fires) * 1000))
-        #expect(try Self.batches(test, "tick").count == fires)
+        #expect(try fixture.batches("tick").count == fires)
     }
 
-    @Test("prompts that no longer make jobs record a failed tick and move on")
-    func failedTick() throws {
-        let test = try TestQueue()
-        defer { test.remove() }
-        try test.queue.agents.save(AgentDefinition(name: "gone", provider: "echo", model: "echo"))
+    @Test("prompts that no longer make jobs record a failed tick and move on", arguments: StoreDriver.allCases)
+    func failedTick(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        try fixture.agents.save(AgentDefinition(name: "gone", provider: "echo", model: "echo"))
         var schedule = try Self.every("1m")
         schedule.agent = "gone"
-        try test.queue.schedules.add(schedule, replace: false, now: Self.start)
-        _ = try test.queue.agents.remove(named: "gone")
-        let runs = try test.queue.schedules.fireDue(now: Self.start.adding(milliseconds: 60_000))
+        try fixture.schedules.add(schedule, replace: false, now: Self.start)
+        _ = try fixture.agents.remove(named: "gone")
+        let runs = try fixture.schedules.fireDue(now: Self.start.adding(milliseconds: 60_000))
         #expect(runs.map(\.outcome) == [.failed])
         #expect(runs.first?.message?.contains("unknown agent 'gone'") == true)
-        #expect(try test.queue.schedules.schedule(named: "tick")?.nextRunAt == Self.start.adding(milliseconds: 120_000))
-        #expect(try Self.batches(test, "tick").isEmpty)
+        #expect(try fixture.schedules.schedule(named: "tick")?.nextRunAt == Self.start.adding(milliseconds: 120_000))
+        #expect(try fixture.batches("tick").isEmpty)
     }
 }

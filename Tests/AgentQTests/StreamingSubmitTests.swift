@@ -63,7 +63,7 @@ struct StreamingSubmitTests {
                 #expect(rejected.invalidLines.map(\.line) == [count + 1])
                 #expect(rejected.invalidLines.first?.reason.hasPrefix(reason) == true, "\(rejected)")
             }
-            let rows = try test.queue.database.read { db in
+            let rows = try test.queue.sqliteDatabase!.read { db in
                 try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM batches)")
             }
             #expect(rows == 0, "jobs or batches left behind after the rejection of a file ending in \(last)")
@@ -92,7 +92,7 @@ struct StreamingSubmitTests {
         let reader = BulkFileReader(source: "w.jsonl", chunkSize: 32 * 1024) { target in
             let count = min(target.count, data.count - offset)
             if count == 0 {
-                stagedAtEnd = try test.queue.database.read { db in
+                stagedAtEnd = try test.queue.sqliteDatabase!.read { db in
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE status = 'staged'")
                 }
                 return 0

@@ -95,7 +95,7 @@ struct PruneTests {
         _ = try test.store.enqueue(batch: NewBatch(source: "f")) { inserter in
             for index in 0..<5000 { try inserter.insert(NewJob(handler: "h", input: "\(index) \(payload)")) }
         }
-        try markAllFinished(test.queue.database, at: Timestamp.now.adding(milliseconds: -Self.day))
+        try markAllFinished(test.queue.sqliteDatabase!, at: Timestamp.now.adding(milliseconds: -Self.day))
         _ = try test.queue.database.incrementalVacuum()   // a checkpoint: the file holds every page
         let before = try test.queue.database.space()
         #expect(before.incrementalVacuum, "a new database must be made with incremental vacuum")
@@ -114,7 +114,7 @@ struct PruneTests {
         let test = try TestQueue()
         defer { test.remove() }
         let count = 1_000_000
-        try insertFinished(test.queue.database, count: count, at: Timestamp.now.adding(milliseconds: -Self.day))
+        try insertFinished(test.queue.sqliteDatabase!, count: count, at: Timestamp.now.adding(milliseconds: -Self.day))
 
         let pruning = DispatchSemaphore(value: 0)
         let result = SharedBox<Result<PruneReport, any Error>?>(nil)

@@ -24,6 +24,10 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public var idleTimeoutSeconds: Int?
     /// How an HTTP provider is reached and paid for (ignored by `echo`).
     public var http: ProviderSettings
+    /// `"shared_workspace": true`: its sessions' workspaces are on storage every host mounts at
+    /// the same path, so any host's workers may run their turns (by default only the host that
+    /// created the session does).
+    public var sharedWorkspace: Bool
 
     public init(
         name: String, provider: String, model: String, systemPrompt: String? = nil, tools: [String] = [],
@@ -34,6 +38,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         self.network = network
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.http = ProviderSettings()
+        self.sharedWorkspace = false
         self.name = name
         self.provider = provider
         self.model = model
@@ -48,6 +53,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         case systemPrompt = "system_prompt"
         case maxSteps = "max_steps"
         case idleTimeoutSeconds = "idle_timeout_seconds"
+        case sharedWorkspace = "shared_workspace"
         case baseURL = "base_url"
         case apiKeyEnv = "api_key_env"
         case maxTokens = "max_tokens"
@@ -71,6 +77,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         sandbox = try container.decodeIfPresent(String.self, forKey: .sandbox)
         network = try container.decodeIfPresent(Bool.self, forKey: .network) ?? false
         idleTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds)
+        sharedWorkspace = try container.decodeIfPresent(Bool.self, forKey: .sharedWorkspace) ?? false
         http = ProviderSettings(
             baseURL: try container.decodeIfPresent(String.self, forKey: .baseURL),
             apiKeyEnv: try container.decodeIfPresent(String.self, forKey: .apiKeyEnv),
@@ -99,6 +106,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         try container.encodeIfPresent(sandbox, forKey: .sandbox)
         if network { try container.encode(network, forKey: .network) }
         try container.encodeIfPresent(idleTimeoutSeconds, forKey: .idleTimeoutSeconds)
+        if sharedWorkspace { try container.encode(true, forKey: .sharedWorkspace) }
         try container.encodeIfPresent(http.baseURL, forKey: .baseURL)
         try container.encodeIfPresent(http.apiKeyEnv, forKey: .apiKeyEnv)
         try container.encodeIfPresent(http.maxTokens, forKey: .maxTokens)

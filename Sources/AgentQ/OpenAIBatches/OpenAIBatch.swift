@@ -66,7 +66,7 @@ public struct OpenAIBatch: Sendable, Hashable {
             } else {
                 object.field("errors") { list in
                     list.field("object", "list")
-                    list.field("data", raw: "[" + errors.map(\.jsonText).joined(separator: ",") + "]")
+                    list.field("data", raw: OpenAIBatchLineError.jsonList(errors))
                 }
             }
             object.field("input_file_id", inputFileID)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why an OpenAI batch input file was refused: one entry of the batch's `errors.data`.
 ///
 /// ```swift
@@ -25,5 +27,24 @@ public struct OpenAIBatchLineError: Sendable, Hashable {
             if let line { $0.field("line", line) } else { $0.field("line", raw: nil) }
         }
         return json.text
+    }
+}
+
+extension OpenAIBatchLineError {
+    /// A batch's `errors` as the stores keep them: a JSON array of ``jsonText`` objects.
+    ///
+    /// ```swift
+    /// OpenAIBatchLineError.jsonList([OpenAIBatchLineError(code: "empty_file", message: "…")])   // [{"code":…}]
+    /// ```
+    static func jsonList(_ errors: [OpenAIBatchLineError]) -> String {
+        "[" + errors.map(\.jsonText).joined(separator: ",") + "]"
+    }
+
+    /// The errors of a ``jsonList(_:)`` text; none when it is not one.
+    static func list(fromJSON text: String) -> [OpenAIBatchLineError] {
+        guard let items = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { return [] }
+        return items.map {
+            OpenAIBatchLineError(code: $0["code"] as? String ?? "invalid", message: $0["message"] as? String ?? "", line: $0["line"] as? Int)
+        }
     }
 }

@@ -29,14 +29,21 @@ public struct OpenAIBatchService: Sendable {
 
     public let queue: AgentQueue
     public let files: OpenAIFileStore
-    public let batches: SQLiteOpenAIBatchStore
+    public let batches: any OpenAIBatchStore
     /// The server's `--default-agent`.
     public let defaultAgent: String?
 
+    /// The service of a queue: its files and batches in the queue's database (SQLite or PostgreSQL).
     public init(queue: AgentQueue, defaultAgent: String?) {
+        self.init(queue: queue, files: OpenAIFileStore(queue: queue), batches: queue.openAIBatches, defaultAgent: defaultAgent)
+    }
+
+    /// The service on stores of any driver (``PostgresOpenAIBatchStore`` and
+    /// ``PostgresOpenAIFileMetadataStore`` when the queue is in PostgreSQL).
+    public init(queue: AgentQueue, files: OpenAIFileStore, batches: any OpenAIBatchStore, defaultAgent: String?) {
         self.queue = queue
-        files = OpenAIFileStore(queue: queue)
-        batches = SQLiteOpenAIBatchStore(database: queue.database)
+        self.files = files
+        self.batches = batches
         self.defaultAgent = defaultAgent
     }
 

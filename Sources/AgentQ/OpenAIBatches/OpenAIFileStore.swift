@@ -1,44 +1,41 @@
 import Foundation
-import GRDB
 import JobQueue
 
 /// The files of the OpenAI Files API: their bytes in a directory of the home, one file each,
-/// and what describes them in the `openai_files` table.
+/// and what describes them in the queue's database (an ``OpenAIFileMetadataStore``).
+///
+/// With PostgreSQL the metadata is shared by every host but the bytes stay on the host that
+/// received the upload or finalized the batch: another host lists the file, and cannot read it.
 ///
 /// A file is written to a temporary name first and renamed into place, so a reader never sees
 /// half a file, and writing the same ID again (a batch finalized twice) replaces it whole.
 ///
 /// ```swift
-/// let files = OpenAIFileStore(database: queue.database, directory: queue.home.root.appendingPathComponent("files"))
+/// let files = OpenAIFileStore(metadata: SQLiteOpenAIFileMetadataStore(database: queue.database),
+///                            directory: queue.home.root.appendingPathComponent("files"))
 /// let upload = try files.makeTemporaryURL()
 /// try data.write(to: upload)
 /// let file = try files.add(temporaryFile: upload, filename: "requests.jsonl", purpose: "batch")
 /// ```
 public final class OpenAIFileStore: Sendable {
-    public let database: SQLiteDatabase
+    public let metadata: any OpenAIFileMetadataStore
     public let directory: URL
 
-    public init(database: SQLiteDatabase, directory: URL) {
-        self.database = database
+    public init(metadata: any OpenAIFileMetadataStore, directory: URL) {
+        self.metadata = metadata
         self.directory = directory
     }
 
-    /// The files of `home`, in `files/` of it.
+    /// The files of a queue: their bytes in `files/` of its home, what describes them in its database.
     public convenience init(queue: AgentQueue) {
-        self.init(database: queue.database, directory: queue.home.root.appendingPathComponent("files", isDirectory: true))
+        self.init(metadata: queue.openAIFileMetadata, directory: Self.directory(of: queue.home))
     }
 
-    public static let migrations: [SQLiteMigration] = [
-        SQLiteMigration("agentq-openai-files", sql: """
-            CREATE TABLE openai_files (
-                id TEXT PRIMARY KEY NOT NULL,
-                filename TEXT NOT NULL,
-                purpose TEXT NOT NULL,
-                bytes INTEGER NOT NULL,
-                created_at INTEGER NOT NULL
-            );
-            """),
-    ]
+    /// Where a home keeps the files' bytes.
+    public static func directory(of home: AgentQHome) -> URL { home.root.appendingPathComponent("files", isDirectory: true) }
+
+    /// The SQLite table of the metadata (``SQLiteOpenAIFileMetadataStore/migrations``).
+    public static let migrations = SQLiteOpenAIFileMetadataStore.migrations
 
     /// A new path in the files directory to write a file to before ``add(temporaryFile:id:filename:purpose:)``.
     /// - throws: ``AgentQError`` `.io` when the directory cannot be made.
@@ -68,33 +65,17 @@ public final class OpenAIFileStore: Sendable {
         guard rename(temporaryFile.path, contentURL(id: id).path) == 0 else {
             throw AgentQError(.io, "cannot move \(temporaryFile.path) into place: \(String(cString: strerror(errno)))")
         }
-        try database.write(retryTransient: true) { db, _ in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO openai_files (id, filename, purpose, bytes, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [file.id, file.filename, file.purpose, file.bytes, file.createdAt.milliseconds])
-        }
+        try metadata.record(file)
         return file
     }
 
     /// - throws: a ``JobQueue/StoreError``.
-    public func file(id: String) throws -> OpenAIFile? {
-        try database.read(retryTransient: true) { db in
-            try Row.fetchOne(
-                db, sql: "SELECT id, filename, purpose, bytes, created_at FROM openai_files WHERE id = ?", arguments: [id]
-            ).map(Self.file(from:))
-        }
-    }
+    public func file(id: String) throws -> OpenAIFile? { try metadata.file(id: id) }
 
     /// Files newest first, those before `after` (an ID) when given.
     /// - throws: a ``JobQueue/StoreError``.
     public func files(purpose: String? = nil, limit: Int, after: String? = nil) throws -> [OpenAIFile] {
-        try database.read(retryTransient: true) { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, filename, purpose, bytes, created_at FROM openai_files
-                WHERE (?1 IS NULL OR purpose = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3
-                """, arguments: [purpose, after, limit]
-            ).map(Self.file(from:))
-        }
+        try metadata.files(purpose: purpose, limit: limit, after: after)
     }
 
     /// Where the bytes of the file with this ID are (IDs come from this store, never from a client's path).
@@ -104,15 +85,8 @@ public final class OpenAIFileStore: Sendable {
     /// - returns: whether there was such a file.
     /// - throws: a ``JobQueue/StoreError``.
     public func delete(id: String) throws -> Bool {
-        let deleted = try database.write(retryTransient: true) { db, _ in
-            try db.execute(sql: "DELETE FROM openai_files WHERE id = ?", arguments: [id])
-            return db.changesCount > 0
-        }
+        let deleted = try metadata.delete(id: id)
         if deleted { try? FileManager.default.removeItem(at: contentURL(id: id)) }
         return deleted
-    }
-
-    private static func file(from row: Row) -> OpenAIFile {
-        OpenAIFile(id: row[0], filename: row[1], purpose: row[2], bytes: row[3], createdAt: Timestamp(milliseconds: row[4]))
     }
 }

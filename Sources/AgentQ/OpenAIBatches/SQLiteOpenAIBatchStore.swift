@@ -2,18 +2,14 @@ import Foundation
 import GRDB
 import JobQueue
 
-/// OpenAI batches in the `openai_batches` table, and their `model_not_found` lines in
-/// `openai_batch_rejected_lines`.
-///
-/// Every change of status is one conditional UPDATE, so processes sharing a home agree on it:
-/// one finalizer at a time holds a batch's lease (``claimFinalization(id:now:leaseMilliseconds:)``),
-/// and a cancel and a finalization never both win.
+/// OpenAI batches in the `openai_batches` table of a home's database, and their
+/// `model_not_found` lines in `openai_batch_rejected_lines` (see ``OpenAIBatchStore``).
 ///
 /// ```swift
 /// let store = SQLiteOpenAIBatchStore(database: queue.database)
 /// let batch = try store.batch(id: "batch_01jd…")
 /// ```
-public final class SQLiteOpenAIBatchStore: Sendable {
+public final class SQLiteOpenAIBatchStore: OpenAIBatchStore {
     public let database: SQLiteDatabase
 
     public init(database: SQLiteDatabase) { self.database = database }
@@ -108,7 +104,7 @@ public final class SQLiteOpenAIBatchStore: Sendable {
     /// The input file was refused: `failed`, with why.
     /// - throws: a ``JobQueue/StoreError``.
     public func fail(id: String, errors: [OpenAIBatchLineError], now: Timestamp) throws {
-        let text = "[" + errors.map(\.jsonText).joined(separator: ",") + "]"
+        let text = OpenAIBatchLineError.jsonList(errors)
         try database.write(retryTransient: true) { db, _ in
             try db.execute(sql: """
                 UPDATE openai_batches SET status = 'failed', errors = ?, failed_at = ?, lease_until = NULL
@@ -130,7 +126,7 @@ public final class SQLiteOpenAIBatchStore: Sendable {
             for row in abandoned {
                 try db.execute(sql: """
                     UPDATE openai_batches SET status = 'failed', errors = ?, failed_at = ?, lease_until = NULL WHERE id = ?
-                    """, arguments: ["[" + error.jsonText + "]", now.milliseconds, row[0] as String])
+                    """, arguments: [OpenAIBatchLineError.jsonList([error]), now.milliseconds, row[0] as String])
             }
             return abandoned.compactMap { $0[1] as String? }
         }
@@ -191,7 +187,7 @@ public final class SQLiteOpenAIBatchStore: Sendable {
 
     /// Batches newest first, those created before `after` (an ID) when given.
     /// - throws: a ``JobQueue/StoreError``.
-    public func batches(limit: Int, after: String? = nil) throws -> [OpenAIBatch] {
+    public func batches(limit: Int, after: String?) throws -> [OpenAIBatch] {
         try database.read(retryTransient: true) { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns) FROM openai_batches WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2
@@ -231,7 +227,7 @@ public final class SQLiteOpenAIBatchStore: Sendable {
             id: row[0], inputFileID: row[1], endpoint: row[2], completionWindow: row[3], metadata: row[4],
             fallbackAgent: row[5], jobsBatchID: row[6], status: OpenAIBatchStatus(rawValue: row[7]) ?? .failed,
             createdAt: Timestamp(milliseconds: row[15]))
-        if let errors = row[8] as String? { batch.errors = decodeErrors(errors) }
+        if let errors = row[8] as String? { batch.errors = OpenAIBatchLineError.list(fromJSON: errors) }
         batch.outputFileID = row[9]
         batch.errorFileID = row[10]
         batch.total = row[11]
@@ -246,12 +242,5 @@ public final class SQLiteOpenAIBatchStore: Sendable {
         batch.cancelledAt = time(21)
         batch.expiresAt = time(22)
         return batch
-    }
-
-    private static func decodeErrors(_ text: String) -> [OpenAIBatchLineError] {
-        guard let items = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { return [] }
-        return items.map {
-            OpenAIBatchLineError(code: $0["code"] as? String ?? "invalid", message: $0["message"] as? String ?? "", line: $0["line"] as? Int)
-        }
     }
 }

@@ -24,7 +24,9 @@ public final class SQLiteScheduleStore: ScheduleStore {
     }
 
     /// The most jobs one fire makes.
-    public static let maximumJobsPerFire = SQLiteJobStore.rowsPerTransaction
+    public static let maximumJobsPerFire = ScheduleJobMaker.maximumJobsPerFire
+
+    private var maker: ScheduleJobMaker { ScheduleJobMaker(jobs: jobs, agents: agents) }
 
     public static let migrations: [SQLiteMigration] = [
         SQLiteMigration("agentq-schedules-1", sql: """
@@ -76,7 +78,7 @@ public final class SQLiteScheduleStore: ScheduleStore {
         let source: String? = row[6]
         let definition = NewSchedule(
             name: row[0], spec: try ScheduleSpec(kind: row[1], text: row[2]), timeZone: row[3],
-            prompts: kind == "file" ? .file(name: source ?? "-", content: content) : .input(content),
+            prompts: ScheduleJobMaker.prompts(kind: kind, content: content, source: source),
             agent: row[7], session: row[8], priority: row[9], maxAttempts: row[10],
             overlap: OverlapPolicy(rawValue: row[11]) ?? .skip)
         return Schedule(
@@ -89,24 +91,13 @@ public final class SQLiteScheduleStore: ScheduleStore {
 
     @discardableResult
     public func add(_ new: NewSchedule, replace: Bool, now: Timestamp) throws -> Schedule {
-        try Name.validate(new.name, as: .schedule)
-        try Name.validate(new.agent, as: .agent)
-        if let session = new.session { try Name.validate(session, as: .session) }
-        guard let zone = TimeZone(identifier: new.timeZone) else {
-            throw AgentQError(.invalidSchedule, "unknown time zone \(Name.quoted(new.timeZone)) (use a name like Europe/Berlin or UTC)")
-        }
-        // Checked now, as `submit` would check it: a schedule that cannot make jobs is refused.
-        _ = try makeJobs(prompts: new.prompts, agent: new.agent, session: new.session, priority: new.priority,
-                         maxAttempts: new.maxAttempts)
+        let zone = try maker.check(new)
         let next = new.spec.nextTick(after: now, due: nil, in: zone)
-        let (kind, content, source): (String, String, String?) = switch new.prompts {
-        case .input(let text): ("input", text, nil)
-        case .file(let name, let text): ("file", text, name)
-        }
+        let (kind, content, source) = ScheduleJobMaker.stored(new.prompts)
         try database.write(retryTransient: true) { db, _ in
             let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM schedules WHERE name = ?", arguments: [new.name]) ?? false
             if exists && !replace {
-                throw AgentQError(.alreadyExists, "schedule \(Name.quoted(new.name)) exists (--replace replaces it)")
+                throw ScheduleJobMaker.alreadyExists(new.name)
             }
             // A replaced schedule keeps its history, its last batch (overlap still sees it) and
             // whether it is paused: replacing changes what it runs, not whether it runs.
@@ -185,9 +176,7 @@ public final class SQLiteScheduleStore: ScheduleStore {
         if removed == 0 { throw notFound(name) }
     }
 
-    private func notFound(_ name: String) -> AgentQError {
-        AgentQError(.notFound, "no schedule named \(Name.quoted(name)) (agentq schedules list shows them)")
-    }
+    private func notFound(_ name: String) -> AgentQError { ScheduleJobMaker.notFound(name) }
 
     // MARK: - Firing
 
@@ -209,15 +198,7 @@ public final class SQLiteScheduleStore: ScheduleStore {
         let tick = schedule.nextRunAt
         let next = schedule.spec.nextTick(after: now, due: tick, in: TimeZone(identifier: schedule.timeZone) ?? .current)
         let batch = NewBatch(source: schedule.batchSource)
-        var jobs: [NewJob] = []
-        var failure: String?
-        do {
-            jobs = try makeJobs(schedule)
-        } catch let rejected as SubmitRejected {
-            failure = rejected.description
-        } catch let error as AgentQError {
-            failure = error.message
-        }
+        let (jobs, failure) = try maker.jobsOrFailure(for: schedule)
         var run: ScheduleRun?
         _ = try self.jobs.enqueue(batch: batch, jobs: jobs) { db in
             // The compare-and-set: only the process that still sees this tick due moves it.
@@ -225,13 +206,9 @@ public final class SQLiteScheduleStore: ScheduleStore {
                 sql: "UPDATE schedules SET next_run_at = ? WHERE name = ? AND next_run_at = ? AND paused = 0",
                 arguments: [next.milliseconds, schedule.name, tick.milliseconds])
             guard db.changesCount == 1 else { return false }
-            var outcome = ScheduleRun.Outcome.fired
-            var message = failure
-            if failure != nil {
-                outcome = .failed
-            } else if schedule.overlap == .skip, let previous = try lastBatch(schedule.name, db), try unfinished(previous, db) {
-                outcome = .skipped
-                message = "batch \(previous) is still running"
+            let (outcome, message) = try ScheduleJobMaker.outcome(failure: failure, overlap: schedule.overlap) {
+                guard let previous = try lastBatch(schedule.name, db), try unfinished(previous, db) else { return nil }
+                return previous
             }
             run = try record(ScheduleRun(
                 name: schedule.name, tickAt: tick, batchID: outcome == .fired ? batch.id : nil, outcome: outcome,
@@ -243,7 +220,7 @@ public final class SQLiteScheduleStore: ScheduleStore {
 
     public func runNow(_ name: String, now: Timestamp) throws -> ScheduleRun {
         guard let schedule = try schedule(named: name) else { throw notFound(name) }
-        let jobs = try makeJobs(schedule)
+        let jobs = try maker.makeJobs(schedule)
         let batch = NewBatch(source: schedule.batchSource)
         var run: ScheduleRun?
         _ = try self.jobs.enqueue(batch: batch, jobs: jobs) { db in
@@ -279,39 +256,5 @@ public final class SQLiteScheduleStore: ScheduleStore {
         try Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ? AND status IN ('staged', 'queued', 'running'))
             """, arguments: [batchID]) ?? false
-    }
-
-    // MARK: - Jobs
-
-    private func makeJobs(_ schedule: Schedule) throws -> [NewJob] {
-        try makeJobs(prompts: schedule.prompts, agent: schedule.agent, session: schedule.session, priority: schedule.priority,
-                     maxAttempts: schedule.maxAttempts)
-    }
-
-    /// The jobs one fire enqueues, checked like `submit` checks a file.
-    private func makeJobs(prompts: SchedulePrompts, agent: String, session: String?, priority: Int, maxAttempts: Int) throws -> [NewJob] {
-        switch prompts {
-        case .input(let text):
-            guard try agents.agent(named: agent) != nil else {
-                throw AgentQError(.unknownAgent, "unknown agent '\(agent)' (add it with: agentq agents add FILE.json)")
-            }
-            guard !text.isEmpty else { throw AgentQError(.invalidInput, "--input is empty") }
-            return [NewJob(lane: session, handler: agent, input: text, priority: priority, maxAttempts: maxAttempts)]
-        case .file(let name, let content):
-            var options = SubmitOptions(
-                source: name, defaultAgent: agent, defaultPriority: priority, defaultMaxAttempts: maxAttempts)
-            options.defaultSession = session
-            options.refusesRunAt = true
-            let made = try Submitter(store: jobs, agents: agents).prepare(Data(content.utf8), options: options).jobs
-            // A fire writes its batch in the transaction that moves the tick, holding the write
-            // lock meanwhile: that is only short for a batch of one submit chunk (~50 ms).
-            guard made.count <= Self.maximumJobsPerFire else {
-                throw AgentQError(
-                    .invalidInput,
-                    "\(name): \(made.count) jobs; a schedule's file may hold at most \(Self.maximumJobsPerFire) "
-                        + "(submit larger files with agentq submit from cron; see jobs/crontab.example)")
-            }
-            return made
-        }
     }
 }

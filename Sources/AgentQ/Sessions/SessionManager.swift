@@ -29,7 +29,7 @@ public struct SessionManager: Sendable {
         // The ID names the workspace directory: checked before anything is made.
         try Name.validate(id, as: .session)
         try Name.validate(agent, as: .agent)
-        guard try queue.agents.agent(named: agent) != nil else {
+        guard let definition = try queue.agents.agent(named: agent) else {
             throw AgentQError(.unknownAgent, "no agent named '\(agent)' (agentq agents list shows them)")
         }
         // Before the workspace is made: a taken ID leaves nothing behind.
@@ -53,7 +53,7 @@ public struct SessionManager: Sendable {
         let now = Timestamp.now
         let record = SessionRecord(
             id: id, agent: agent, title: title, workdir: directory, managedWorkdir: managed, createdAt: now,
-            lastActiveAt: now)
+            lastActiveAt: now, host: definition.sharedWorkspace || queue.sharedWorkspaces ? nil : queue.hostID)
         try queue.sessions.create(record)
         return record
     }
@@ -109,13 +109,22 @@ public struct SessionManager: Sendable {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
         guard !input.isEmpty else { throw AgentQError(.invalidInput, "the message is empty") }
+        let host = try turnHost(of: session)
         var jobID = ""
         _ = try queue.store.enqueue(batch: nil) { inserter in
-            jobID = try inserter.insert(NewJob(lane: session.id, handler: session.agent, input: input, maxAttempts: 3))
+            jobID = try inserter.insert(
+                NewJob(lane: session.id, handler: session.agent, input: input, maxAttempts: 3, host: host))
             // Registered inside the transaction: no worker can see the job before its observer exists.
             if let observing { TurnObservers.shared.observe(jobID: jobID, observing) }
         }
         return jobID
+    }
+
+    /// The host whose workers may run the session's turns: the one holding its workspace, or
+    /// any (nil) when its agent says workspaces are on shared storage.
+    private func turnHost(of session: SessionRecord) throws -> String? {
+        guard let host = session.host else { return nil }
+        return try queue.agents.agent(named: session.agent)?.sharedWorkspace == true ? nil : host
     }
 
     /// Holds the session's turns in the queue; the workspace is kept.

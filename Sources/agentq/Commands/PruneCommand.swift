@@ -73,7 +73,7 @@ extension AgentQCommand {
                 try reportingErrors { try queue.database.vacuum() }
                 let after = try reportingErrors { try queue.database.space() }
                 if !json {
-                    Terminal.out("vacuumed \(queue.database.path): \(before.fileBytes) → \(after.fileBytes) bytes")
+                    Terminal.out("vacuumed \(queue.database.locationDescription): \(before.fileBytes) → \(after.fileBytes) bytes")
                 }
             }
         }

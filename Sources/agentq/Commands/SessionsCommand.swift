@@ -209,6 +209,7 @@ extension AgentQCommand.Sessions {
                 "Last active:  \(relativeTime(session.lastActiveAt))",
                 "Messages:     \(session.messageCount)",
                 "Workspace:    \(session.workdir)\(session.status.acceptsMessages ? "" : " (removed)")",
+                "Host:         \(session.host ?? "any (its turns run on any host)")",
             ]
             if !last.isEmpty { lines += [""] + TranscriptPrinter.lines(last) }
             Terminal.out(lines.joined(separator: "\n"))
@@ -246,11 +247,12 @@ extension AgentQCommand.Sessions {
                 Terminal.out("[" + sessions.map { SessionDocument.json(for: $0) }.joined(separator: ",\n") + "]")
                 return
             }
-            var table = Table("ID", "Agent", "Title", "Status", "Msgs", "Last Active")
+            // Host: where the session's workspace is and its turns run ("any": shared storage).
+            var table = Table("ID", "Agent", "Title", "Status", "Msgs", "Last Active", "Host")
             for session in sessions {
                 table.add(
                     session.id, session.agent, session.title.cell, session.status.rawValue, "\(session.messageCount)",
-                    relativeTime(session.lastActiveAt))
+                    relativeTime(session.lastActiveAt), session.host ?? "any")
             }
             Terminal.out(table.text)
         }

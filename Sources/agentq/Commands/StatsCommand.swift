@@ -24,9 +24,11 @@ extension AgentQCommand {
             let database = stats.database
             let jobs = JobStatus.allCases.map { "\(stats.store.counts[$0]) \($0.rawValue)" }
             let sessions = SessionStatus.allCases.map { status -> String in "\(stats.sessions[status] ?? 0) \(status.rawValue)" }
-            var databaseLine = "database:   \(queue.database.path): \(database.fileBytes) bytes"
-            databaseLine += " (+\(database.walBytes) in the log), \(database.freePages) of \(database.pageCount) pages free"
-            if !database.incrementalVacuum { databaseLine += " (no incremental vacuum: `agentq prune --vacuum` once)" }
+            var databaseLine = "database:   \(queue.database.locationDescription): \(database.fileBytes) bytes"
+            if queue.database is SQLiteDatabase {
+                databaseLine += " (+\(database.walBytes) in the log), \(database.freePages) of \(database.pageCount) pages free"
+                if !database.incrementalVacuum { databaseLine += " (no incremental vacuum: `agentq prune --vacuum` once)" }
+            }
             var lines = [databaseLine]
             lines.append("jobs:       " + jobs.joined(separator: ", "))
             lines.append("batches:    \(stats.store.batches)")
