@@ -120,22 +120,9 @@ struct OpenAIBatchStoreTests {
             try hosts[0].insert(Self.validating(id), leaseUntil: Self.at(3600))
             _ = try hosts[0].start(id: id, jobsBatchID: "bat_\(round)", total: 1, rejected: [], now: Self.at(1))
             let won = Counter()
-            let gate = DispatchSemaphore(value: 0)
-            let done = DispatchGroup()
-            for (index, host) in hosts.enumerated() {
-                done.enter()
-                Thread {
-                    gate.wait()
-                    do {
-                        if try host.claimFinalization(id: id, now: Self.at(2), leaseMilliseconds: Self.lease) != nil { won.increment() }
-                    } catch {
-                        Issue.record("host \(index) failed: \(error)")
-                    }
-                    done.leave()
-                }.start()
+            Racers.run(hosts) { _, host in
+                if try host.claimFinalization(id: id, now: Self.at(2), leaseMilliseconds: Self.lease) != nil { won.increment() }
             }
-            for _ in hosts { gate.signal() }
-            done.wait()
             #expect(won.value == 1, "round \(round)")
         }
     }

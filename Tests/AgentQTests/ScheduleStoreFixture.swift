@@ -35,19 +35,23 @@ final class ScheduleStoreFixture: Sendable {
     var agents: any AgentStore { test.queue.agents }
 
     /// The schedule and job stores of one more process (SQLite) or host (PostgreSQL).
+    /// - parameter clock: the host's clock (PostgreSQL: a host whose clock is off).
     /// - throws: when the database cannot be opened.
-    func openHost(runsKept: Int = 1000) throws -> (schedules: any ScheduleStore, jobs: any JobStore) {
-        if let url { return try Self.openPostgres(url, test, runsKept) }
+    func openHost(
+        runsKept: Int = 1000, clock: any TimeSource = SystemTimeSource()
+    ) throws -> (schedules: any ScheduleStore, jobs: any JobStore) {
+        if let url { return try Self.openPostgres(url, test, runsKept, clock: clock) }
         let database = try SQLiteDatabase(path: test.home.databasePath, migrations: AgentQueue.migrations)
         let jobs = SQLiteJobStore(database: database)
         return (SQLiteScheduleStore(database: database, jobs: jobs, agents: SQLiteAgentStore(database: database), runsKept: runsKept), jobs)
     }
 
     private static func openPostgres(
-        _ url: String, _ test: TestQueue, _ runsKept: Int
+        _ url: String, _ test: TestQueue, _ runsKept: Int, clock: any TimeSource = SystemTimeSource()
     ) throws -> (schedules: any ScheduleStore, jobs: any JobStore) {
         let database = try PGDatabase(
-            location: try PostgresLocation(url: url), migrations: PostgresJobStore.migrations + PostgresScheduleStore.migrations)
+            location: try PostgresLocation(url: url), migrations: PostgresJobStore.migrations + PostgresScheduleStore.migrations,
+            clock: clock)
         let jobs = PostgresJobStore(database: database)
         return (PostgresScheduleStore(database: database, jobs: jobs, agents: test.queue.agents, runsKept: runsKept), jobs)
     }

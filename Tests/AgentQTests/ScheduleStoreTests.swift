@@ -26,23 +26,9 @@ struct ScheduleStoreTests {
         for tick in 1...ticks {
             let now = Self.start.adding(milliseconds: Int64(tick) * 60_000 + 500)
             // One thread per store, released together, so their reads of the due tick overlap.
-            let gate = DispatchSemaphore(value: 0)
-            let done = DispatchGroup()
-            for (index, store) in stores.enumerated() {
-                done.enter()
-                Thread {
-                    gate.wait()
-                    do {
-                        let runs = try store.fireDue(now: now)
-                        fired.add(runs.filter { $0.outcome == .fired }.count)
-                    } catch {
-                        Issue.record("store \(index) failed: \(error)")
-                    }
-                    done.leave()
-                }.start()
+            Racers.run(stores) { _, store in
+                fired.add(try store.fireDue(now: now).filter { $0.outcome == .fired }.count)
             }
-            for _ in stores { gate.signal() }
-            done.wait()
         }
         #expect(fired.value == ticks)
         let batches = try fixture.batches("tick")
@@ -51,6 +37,26 @@ struct ScheduleStoreTests {
         let runs = try fixture.schedules.runs(of: "tick", limit: 100)
         #expect(Set(runs.compactMap(\.tickAt)).count == ticks)
         #expect(Set(runs.compactMap(\.batchID)) == Set(batches.map(\.id)))
+    }
+
+    @Test("of six processes or hosts adding one name at once, one adds it and the others are told it exists",
+          arguments: StoreDriver.allCases)
+    func addRace(_ driver: StoreDriver) throws {
+        let fixture = try ScheduleStoreFixture(driver)
+        defer { fixture.remove() }
+        let stores = try (0..<6).map { _ in try fixture.openHost().schedules }
+        for round in 0..<5 {
+            let added = Counter(), refused = Counter()
+            Racers.run(stores) { index, store in
+                do {
+                    try store.add(try Self.every("\(index + 1)m", name: "race\(round)"), replace: false, now: Self.start)
+                    added.increment()
+                } catch let error as AgentQError where error.code == .alreadyExists {
+                    refused.increment()
+                }
+            }
+            #expect(added.value == 1 && refused.value == 5, "round \(round)")
+        }
     }
 
     @Test("ticks missed while nothing ran fire one catch-up run; the next tick is the first after now", arguments: StoreDriver.allCases)
@@ -211,5 +217,26 @@ struct ScheduleStoreTests {
         #expect(runs.first?.message?.contains("unknown agent 'gone'") == true)
         #expect(try fixture.schedules.schedule(named: "tick")?.nextRunAt == Self.start.adding(milliseconds: 120_000))
         #expect(try fixture.batches("tick").isEmpty)
+    }
+
+    /// A host clock `offset` milliseconds away from the real one.
+    struct SkewedClock: TimeSource {
+        let offset: Int64
+        func now() -> Timestamp { Timestamp.now.adding(milliseconds: offset) }
+    }
+
+    @Test("a host whose clock runs 10 minutes ahead does not fire a tick 10 minutes early (PostgreSQL: the database's clock)")
+    func hostClockAhead() throws {
+        let fixture = try ScheduleStoreFixture(.postgres)
+        defer { fixture.remove() }
+        let now = Timestamp.now
+        let added = try fixture.schedules.add(try Self.every("5m"), replace: false, now: now)
+        let ahead = SkewedClock(offset: 600_000)
+        let fastHost = try fixture.openHost(clock: ahead).schedules
+        #expect(try fastHost.fireDue(now: ahead.now()).isEmpty)
+        #expect(try fastHost.schedule(named: "tick")?.nextRunAt == added.nextRunAt)
+        #expect(try fixture.batches("tick").isEmpty)
+        // A host on the database's clock fires the tick when it comes.
+        #expect(try fixture.schedules.fireDue(now: added.nextRunAt).map(\.outcome) == [.fired])
     }
 }
