@@ -73,7 +73,7 @@ public final class AgentQueue: Sendable {
             let database = try PGDatabase(location: location, migrations: Self.postgresMigrations)
             self.database = database
             wake = PostgresWakeSignal(database: database)
-            store = PostgresJobStore(database: database, wake: wake)
+            store = PostgresJobStore(database: database, wake: wake, hostID: hostID)
             agents = PostgresAgentStore(database: database)
             sessions = PostgresSessionStore(database: database)
             budgets = PostgresBatchBudgetStore(database: database)

@@ -53,15 +53,9 @@ extension MultiProcess {
 
             // One result file per job, in the home of the host that finished it.
             let filesA = Set(try a.cli.resultFiles()), filesB = Set(try b.cli.resultFiles())
-            // KNOWN ISSUE (open): a worker writes a result file before its outcome commits
-            // (WorkerPool: "a crash in between only means the job runs again"), so the killed
-            // host keeps the file of a job it had finished but not committed, which the other
-            // host then reruns and writes too; and PostgresJobStore clears worker_id at the end,
-            // so no host can tell which finished jobs are its own to deliver. Needs delivery
-            // after the commit on PostgreSQL plus the finishing host kept with the job.
-            withKnownIssue("a killed host keeps result files of jobs another host reran", isIntermittent: true) {
-                #expect(filesA.intersection(filesB).isEmpty, "written on both hosts: \(filesA.intersection(filesB).prefix(5))")
-            }
+            // Results are written after the commit, by the host that finished the job: a killed
+            // host keeps no file of an attempt that never committed.
+            #expect(filesA.intersection(filesB).isEmpty, "written on both hosts: \(filesA.intersection(filesB).prefix(5))")
             #expect(filesA.union(filesB) == Set(ids.map { "\($0).json" }),
                     "A \(filesA.count) + B \(filesB.count) files for \(count) jobs")
             #expect(!filesA.isEmpty && !filesB.isEmpty)

@@ -227,15 +227,15 @@ public struct PostgresImporter: Sendable {
         case .null: bindings.appendNull()
         case .int64(let number):
             switch type {
-            case "boolean": try bindings.append(number != 0)
-            case "double precision", "real": try bindings.append(Double(number))
-            case "text": try bindings.append(String(number))
-            default: try bindings.append(number)
+            case "boolean": bindings.append(number != 0)
+            case "double precision", "real": bindings.append(Double(number))
+            case "text": bindings.append(String(number))
+            default: bindings.append(number)
             }
         case .double(let number):
-            if type == "bigint" || type == "integer" { try bindings.append(Int64(number)) } else { try bindings.append(number) }
-        case .string(let text): try bindings.append(text)
-        case .blob(let data): try bindings.append(String(decoding: data, as: UTF8.self))
+            if type == "bigint" || type == "integer" { bindings.append(Int64(number)) } else { bindings.append(number) }
+        case .string(let text): bindings.append(text)
+        case .blob(let data): bindings.append(String(decoding: data, as: UTF8.self))
         }
     }
 

@@ -50,8 +50,11 @@ enum CommandRunner {
     ) throws -> Result {
         try token.checkCancelled()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        // SwiftNIO (the HTTP providers, PostgreSQL, the server) ignores SIGPIPE in this whole
+        // process, and an ignored signal is inherited: `yes | head` would then print "Broken
+        // pipe" and run on. `env` puts the default back before the command (or bwrap) starts.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=PIPE", executable] + arguments
         process.currentDirectoryURL = directory
         if let environment { process.environment = environment }
         let pipe = Pipe()

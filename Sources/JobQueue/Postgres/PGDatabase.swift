@@ -234,7 +234,8 @@ public final class PGDatabase: @unchecked Sendable {
             open -= 1
             lock.signal()
             lock.unlock()
-            _ = connection.closeFuture()
+            // Waited for: postgres-nio asserts that a connection is closed before it is freed.
+            _ = try? connection.closeFuture().wait()
             return
         }
         idle.append(connection)

@@ -20,11 +20,24 @@ public final class PostgresJobStore: JobStore {
     /// Nudged inside each transaction that makes jobs claimable or asks for a cancel (a
     /// ``PostgresWakeSignal`` is delivered at its commit; any other kind right after it).
     public let wake: (any WakeSignal)?
+    /// This host's ID (``WorkerOptions/hostID``): the jobs it finishes are delivered by it, to
+    /// its own home's result files. nil: a store that delivers every finished job (one host).
+    public let hostID: String?
 
-    public init(database: PGDatabase, wake: (any WakeSignal)? = nil) {
+    /// How long a job finished on one host waits for that host to deliver it before any host
+    /// may: the finishing host is then taken for dead.
+    public static let foreignDeliveryGraceMilliseconds: Int64 = 60_000
+
+    public init(database: PGDatabase, wake: (any WakeSignal)? = nil, hostID: String? = nil) {
         self.database = database
         self.wake = wake
+        self.hostID = hostID
     }
+
+    /// Result files are written after the commit, each by the host that finished the job: a
+    /// host killed after writing a file for an attempt that never committed would otherwise
+    /// keep a stale file while another host runs the job again (see ``JobStore/deliversAfterCommit``).
+    public var deliversAfterCommit: Bool { true }
 
     /// The engine's schema, in order.
     public static let migrations: [PGMigration] = [
@@ -106,6 +119,8 @@ public final class PostgresJobStore: JobStore {
             );
             CREATE INDEX pruned_job_ranges_first ON pruned_job_ranges (first_id);
             """),
+        // The host that finished a job delivers it (``undeliveredJobs(limit:)``).
+        PGMigration("jobs-2-finished-on", "ALTER TABLE jobs ADD COLUMN finished_on text"),
     ]
 
     static let columnNames = [
@@ -264,7 +279,8 @@ public final class PostgresJobStore: JobStore {
                 u AS (
                     UPDATE jobs SET status = o.status, output = o.output, error_type = o.error_type,
                         error_message = o.error_message, finished_at = o.finished_at, worker_id = NULL,
-                        lease_until = NULL, delivery_pending = o.pending, version = jobs.version + 1
+                        lease_until = NULL, delivery_pending = o.pending, version = jobs.version + 1,
+                        finished_on = \(hostID)
                     FROM o WHERE jobs.seq = o.seq AND jobs.status = 'running' AND jobs.worker_id = \(request.workerID)
                     RETURNING jobs.seq, jobs.attempts, o.error_type, o.error_message),
                 e AS (
@@ -294,7 +310,7 @@ public final class PostgresJobStore: JobStore {
                         status = CASE WHEN jobs.cancel_requested THEN 'cancelled' ELSE 'queued' END,
                         run_at = o.run_at, output = o.output, error_type = o.error_type, error_message = o.error_message,
                         finished_at = CASE WHEN jobs.cancel_requested THEN \(now) END,
-                        delivery_pending = jobs.cancel_requested, worker_id = NULL, lease_until = NULL,
+                        delivery_pending = jobs.cancel_requested, finished_on = \(hostID), worker_id = NULL, lease_until = NULL,
                         version = jobs.version + 1
                     FROM o WHERE jobs.seq = o.seq AND jobs.status = 'running' AND jobs.worker_id = \(request.workerID)
                     RETURNING \(unescaped: Self.columns("jobs"))),
@@ -314,7 +330,7 @@ public final class PostgresJobStore: JobStore {
                     error_message = CASE WHEN cancel_requested THEN 'cancelled while its worker shut down'
                                          ELSE error_message END,
                     finished_at = CASE WHEN cancel_requested THEN \(now) END,
-                    delivery_pending = cancel_requested, run_at = \(now), worker_id = NULL, lease_until = NULL,
+                    delivery_pending = cancel_requested, finished_on = \(hostID), run_at = \(now), worker_id = NULL, lease_until = NULL,
                     version = version + 1
                 WHERE seq = ANY(\(requeued.map(\.job.seq))) AND status = 'running' AND worker_id = \(request.workerID)
                 RETURNING \(unescaped: Self.columns())
@@ -326,7 +342,7 @@ public final class PostgresJobStore: JobStore {
             // This worker already told the sink an end state that did not commit: the
             // committed one must replace it.
             finished += try Self.jobs(from: conn.query("""
-                UPDATE jobs SET delivery_pending = true
+                UPDATE jobs SET delivery_pending = true, finished_on = \(hostID)
                 WHERE seq = ANY(\(redeliver)) AND status IN ('succeeded', 'failed', 'cancelled')
                 RETURNING \(unescaped: Self.columns())
                 """))
@@ -419,7 +435,7 @@ public final class PostgresJobStore: JobStore {
                         error_message = CASE WHEN cancel_requested THEN 'cancelled; ' || \(message)::text
                                              ELSE \(message)::text END,
                         finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN \(now) END,
-                        delivery_pending = cancel_requested OR attempts >= max_attempts,
+                        delivery_pending = cancel_requested OR attempts >= max_attempts, finished_on = \(hostID),
                         run_at = \(now), worker_id = NULL, lease_until = NULL, version = version + 1
                     WHERE status = 'running' AND lease_until < \(now)
                     RETURNING seq, attempts, error_type, error_message),
@@ -431,10 +447,17 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
+    /// The finished jobs this host is to deliver: those it finished, those no host claims, and
+    /// those another host finished more than ``foreignDeliveryGraceMilliseconds`` ago (it died
+    /// before writing their files). A store without a host ID delivers them all.
     public func undeliveredJobs(limit: Int) throws -> [Job] {
-        try database.read { conn in
+        let abandonedBefore = db(.now) - Self.foreignDeliveryGraceMilliseconds
+        return try database.read { conn in
             try Self.jobs(from: conn.query("""
-                SELECT \(unescaped: Self.columns()) FROM jobs WHERE delivery_pending ORDER BY seq LIMIT \(limit)
+                SELECT \(unescaped: Self.columns()) FROM jobs
+                WHERE delivery_pending AND (\(hostID)::text IS NULL OR finished_on IS NULL OR finished_on = \(hostID)
+                                            OR coalesce(finished_at, 0) < \(abandonedBefore))
+                ORDER BY seq LIMIT \(limit)
                 """))
         }
     }
@@ -495,7 +518,8 @@ public final class PostgresJobStore: JobStore {
             if !queued.isEmpty {
                 try conn.execute("""
                     UPDATE jobs SET status = 'cancelled', finished_at = \(now), error_type = 'cancelled',
-                        error_message = 'cancelled while queued', delivery_pending = true, version = version + 1
+                        error_message = 'cancelled while queued', delivery_pending = true, version = version + 1,
+                        finished_on = \(hostID)
                     WHERE seq = ANY(\(queued))
                     """)
             }
@@ -518,7 +542,8 @@ public final class PostgresJobStore: JobStore {
             // Queued first, then running: a job a claim takes meanwhile is asked to stop by the second.
             let cancelled = try conn.query("""
                 UPDATE jobs SET status = 'cancelled', finished_at = \(now), error_type = 'cancelled',
-                    error_message = 'cancelled while queued', delivery_pending = true, version = version + 1
+                    error_message = 'cancelled while queued', delivery_pending = true, version = version + 1,
+                        finished_on = \(hostID)
                 WHERE \(unescaped: column) = \(value) AND status = 'queued' RETURNING id
                 """).map { try $0.decode(String.self) }
             let requested = try conn.query("""

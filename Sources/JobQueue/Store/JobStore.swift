@@ -96,9 +96,18 @@ public protocol JobStore: Sendable {
     /// Batches newest first; with `after`, only those older than that batch (the next page).
     func batches(limit: Int, after batchID: String?) throws -> [Batch]
     func counts(batchID: String?) throws -> JobCounts
+
+    /// Whether a ``WorkerPool`` delivers a finished job to its sink only after the outcome
+    /// commits. `false` (one host): the worker writes the result before the commit, in
+    /// parallel, and a crash in between only means the job runs and is written again, in the
+    /// same place. `true` (many hosts): a host killed in between would keep a result for an
+    /// attempt another host then runs again, so the result waits for the commit.
+    var deliversAfterCommit: Bool { get }
 }
 
 extension JobStore {
+    public var deliversAfterCommit: Bool { false }
+
     /// The newest `limit` batches.
     public func batches(limit: Int) throws -> [Batch] { try batches(limit: limit, after: nil) }
 }

@@ -119,7 +119,7 @@ public final class WorkerPool: @unchecked Sendable {
             let nanoseconds = DispatchTime.now().uptimeNanoseconds - started
             let elapsed = Double(nanoseconds) / 1e6
             QueueMetrics.jobDuration(for: outcome.resolution).recordNanoseconds(Int64(truncatingIfNeeded: nanoseconds))
-            if let finished = outcome.finishedJob {
+            if !store.deliversAfterCommit, let finished = outcome.finishedJob {
                 // Delivered before the commit, on this thread: result files are written in
                 // parallel, and a crash in between only means the job runs (and is written) again.
                 do {
