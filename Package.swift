@@ -82,7 +82,8 @@ let package = Package(
         // `make bench`: prints throughput figures; never a pass/fail test.
         .executableTarget(
             name: "agentq-bench",
-            dependencies: ["AgentQ", "JobQueue", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            // AgentQTesting: the throwaway PostgreSQL server of section 6.
+            dependencies: ["AgentQ", "JobQueue", "AgentQTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // `make fuzz`: the bulk-line reader against JSONSerialization on a million generated lines.
         .executableTarget(

@@ -16,6 +16,8 @@ struct Bench {
     var listsOnly = false
     /// `--drain-only`: just the end-to-end drains and the drain against the file system (sections 3, 3b).
     var drainOnly = false
+    /// `--postgres-only`: just the PostgreSQL figures next to SQLite's (section 6).
+    var postgresOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -32,6 +34,7 @@ struct Bench {
             case "--server-only": bench.serverOnly = true
             case "--lists-only": bench.listsOnly = true
             case "--drain-only": bench.drainOnly = true
+            case "--postgres-only": bench.postgresOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -188,6 +191,10 @@ if bench.listsOnly, let binary = bench.agentqBinary {
 }
 if bench.serverOnly, let binary = bench.agentqBinary {
     try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
+    exit(0)
+}
+if bench.postgresOnly, let binary = bench.agentqBinary {
+    try PostgresBench(binary: binary, engineJobs: bench.engineJobs, drainJobs: bench.endToEndJobs).run()
     exit(0)
 }
 if bench.drainOnly, let binary = bench.agentqBinary {
@@ -386,4 +393,9 @@ if let binary = bench.agentqBinary {
 // 5. Server: `agentq serve` under 64 concurrent clients, and the latency it adds over an in-process turn.
 if let binary = bench.agentqBinary {
     try ServerBench(binary: binary, clients: 64, requestsPerClient: bench.serverRequestsPerClient).run()
+}
+
+// 6. PostgreSQL (many hosts): the engine and a two-process drain next to SQLite's, pickup by LISTEN/NOTIFY.
+if let binary = bench.agentqBinary {
+    try PostgresBench(binary: binary, engineJobs: bench.engineJobs / 2, drainJobs: bench.endToEndJobs / 4).run()
 }
