@@ -18,6 +18,33 @@ struct PGDatabaseTests {
         #expect(error.message.contains("database name is missing"))
         #expect(!error.message.contains("s3cret"))
         #expect(throws: StoreError.self) { try PostgresLocation(url: "mysql://u@h/db") }
+        // A password in the query, or holding an @, never reaches an error either.
+        for url in ["postgres://agentq@db.internal/queue?password=s3cret&color=blue",
+                    "postgres://agentq:s3@cret@db.internal/queue?sslmode=nope"] {
+            let refused = try #require(throws: StoreError.self) { try PostgresLocation(url: url) }
+            #expect(!refused.message.contains("s3cret") && !refused.message.contains("cret"), "\(refused.message)")
+        }
+        #expect(try PostgresLocation(url: "postgres://agentq@db.internal/queue?password=s3cret").password == "s3cret")
+        // Percent-encoded once, decoded once: %2541 is the three characters %41.
+        #expect(try PostgresLocation(url: "postgres://agentq:a%2541@db.internal/queue").password == "a%41")
+    }
+
+    @Test("a store call inside another's transaction never waits for a connection of its own")
+    func nestedUseDoesNotDeadlock() throws {
+        let database = try PGDatabase(location: try PostgresLocation(url: try PostgresTestServer.freshDatabase()),
+                                      migrations: [PGMigration("t", "CREATE TABLE t (v bigint)")], maximumConnections: 1)
+        defer { database.close() }
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = try? database.write { connection in
+                try connection.execute("INSERT INTO t VALUES (1)")
+                // What a submit does (an agent looked up inside the enqueue), with the pool's
+                // only connection held: this waited forever.
+                return try database.read { try $0.scalar("SELECT count(*) FROM t", as: Int64.self) }
+            }
+            finished.signal()
+        }
+        #expect(finished.wait(timeout: .now() + 10) == .success)
     }
 
     @Test("hosts starting at once apply each migration once")

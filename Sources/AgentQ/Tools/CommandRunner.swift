@@ -43,6 +43,18 @@ enum CommandRunner {
     /// process that left the group (`setsid`) but holds the pipe open.
     static let drainGrace: TimeInterval = 2
 
+    /// Whether `/usr/bin/env --default-signal=PIPE` works here (asked once).
+    static let envResetsSignals: Bool = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["--default-signal=PIPE", "true"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
     /// - throws: `JobCancelled` when `token` fired (after the process is gone); ``ToolProblem`` when it cannot start.
     static func run(
         executable: String, arguments: [String], directory: URL, environment: [String: String]? = nil,
@@ -52,9 +64,15 @@ enum CommandRunner {
         let process = Process()
         // SwiftNIO (the HTTP providers, PostgreSQL, the server) ignores SIGPIPE in this whole
         // process, and an ignored signal is inherited: `yes | head` would then print "Broken
-        // pipe" and run on. `env` puts the default back before the command (or bwrap) starts.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["--default-signal=PIPE", executable] + arguments
+        // pipe" and run on. `env` puts the default back before the command (or bwrap) starts,
+        // where it can (GNU coreutils 8.31 and later).
+        if Self.envResetsSignals {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["--default-signal=PIPE", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory
         if let environment { process.environment = environment }
         let pipe = Pipe()

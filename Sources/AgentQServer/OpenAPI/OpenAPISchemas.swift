@@ -66,6 +66,8 @@ enum OpenAPISchemas {
             ["session_id": D.string, "agent": D.string, "title": D.nullable("string"),
              "status": D.oneOf(["active", "idle", "paused", "ended", "timeout", "error"]), "workdir": D.string,
              "created_at": D.timestamp, "last_active_at": D.timestamp, "message_count": D.integer,
+             // The host whose workspace holds the session (many hosts on one PostgreSQL database).
+             "host": D.string,
              "messages": D.array(D.ref("SessionMessage"))])
         schema["required"] = ["session_id", "agent", "title", "status", "workdir", "created_at", "last_active_at", "message_count"]
         return schema

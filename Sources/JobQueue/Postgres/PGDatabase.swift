@@ -66,8 +66,9 @@ public final class PGDatabase: @unchecked Sendable {
             let tls: PostgresConnection.Configuration.TLS
             switch location.sslMode {
             case .disable: tls = .disable
-            case .prefer: tls = .prefer(try Self.tlsContext(location))
-            case .require: tls = .require(try Self.tlsContext(location))
+            case .prefer: tls = .prefer(try Self.tlsContext(location, verify: false))
+            case .require: tls = .require(try Self.tlsContext(location, verify: false))
+            case .verifyFull: tls = .require(try Self.tlsContext(location, verify: true))
             }
             configuration = .init(host: location.host, port: location.port, username: location.user,
                                   password: location.password, database: location.database, tls: tls)
@@ -90,8 +91,12 @@ public final class PGDatabase: @unchecked Sendable {
 
     deinit { close() }
 
-    private static func tlsContext(_ location: PostgresLocation) throws -> NIOSSLContext {
-        do { return try NIOSSLContext(configuration: .makeClientConfiguration()) } catch {
+    /// `prefer` and `require` encrypt without checking the certificate, as libpq does (stock
+    /// servers have a self-signed one); `verify-full` checks the chain and the host name.
+    private static func tlsContext(_ location: PostgresLocation, verify: Bool) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if !verify { configuration.certificateVerification = .none }
+        do { return try NIOSSLContext(configuration: configuration) } catch {
             throw StoreError(.cannotOpen, "\(location): cannot set up TLS: \(error)")
         }
     }
@@ -205,9 +210,13 @@ public final class PGDatabase: @unchecked Sendable {
             }
             if let connection = idle.popLast() {
                 lock.unlock()
+                Self.heldByThisThread += 1
                 return connection
             }
-            if open < maximumConnections { break }
+            // A thread that already holds a connection (a store call inside another's
+            // transaction, the clock measured inside a write) never waits for one: with every
+            // connection held that way, waiting would deadlock the process.
+            if open < maximumConnections || Self.heldByThisThread > 0 { break }
             lock.wait()
         }
         open += 1
@@ -217,6 +226,7 @@ public final class PGDatabase: @unchecked Sendable {
         do {
             let connection = try PostgresConnection.connect(
                 on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            Self.heldByThisThread += 1
             return PGConnection(connection: connection, location: location, logger: logger)
         } catch {
             lock.lock()
@@ -228,7 +238,14 @@ public final class PGDatabase: @unchecked Sendable {
         }
     }
 
+    /// How many connections the calling thread holds (of any ``PGDatabase``).
+    private static var heldByThisThread: Int {
+        get { Thread.current.threadDictionary["agentq.postgres.held"] as? Int ?? 0 }
+        set { Thread.current.threadDictionary["agentq.postgres.held"] = newValue }
+    }
+
     private func checkIn(_ connection: PGConnection) {
+        Self.heldByThisThread -= 1
         lock.lock()
         if connection.isBroken || connection.connection.isClosed || closed {
             open -= 1

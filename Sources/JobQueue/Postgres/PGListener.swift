@@ -37,7 +37,11 @@ final class PGListener: @unchecked Sendable {
         if let existing {
             if needsListen { try listen(channel, on: existing) }
         } else {
-            try connect()
+            do { try connect() } catch {
+                // Until it connects the callers rely on their poll; keep trying meanwhile.
+                reconnectLater()
+                throw error
+            }
         }
         return { [weak self] in
             guard let self else { return }

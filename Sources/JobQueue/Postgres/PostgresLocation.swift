@@ -16,13 +16,14 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var user: String
     public var password: String?
     public var database: String
-    /// `sslmode=require` (or `verify-full`): refuse to talk without TLS. `prefer` (the
-    /// default, as in libpq) uses TLS when the server offers it; `disable` never does.
+    /// `sslmode=require`: refuse to talk without TLS; `verify-full` (or `verify-ca`) also
+    /// checks the server's certificate and name. `prefer` (the default, as in libpq) uses TLS
+    /// when the server offers it; `disable` never does.
     public var sslMode: SSLMode
     /// A directory holding the server's Unix socket (`?host=/run/postgresql`), instead of TCP.
     public var socketDirectory: String?
 
-    public enum SSLMode: String, Sendable, Hashable { case disable, prefer, require }
+    public enum SSLMode: String, Sendable, Hashable { case disable, prefer, require, verifyFull = "verify-full" }
 
     public init(url: String) throws {
         let bad = { (why: String) in
@@ -36,15 +37,19 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         var host = components.host ?? ""
         var socketDirectory: String?
         var sslMode = SSLMode.prefer
+        var password = components.password
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
                 switch item.value ?? "" {
                 case "disable", "allow": sslMode = .disable
                 case "prefer": sslMode = .prefer
-                case "require", "verify-ca", "verify-full": sslMode = .require
+                case "require": sslMode = .require
+                case "verify-ca", "verify-full": sslMode = .verifyFull
                 default: throw bad("unknown sslmode '\(item.value ?? "")'")
                 }
+            case "password":
+                password = item.value
             case "host":
                 guard let value = item.value, value.hasPrefix("/") else { throw bad("?host= must be a socket directory") }
                 socketDirectory = value
@@ -58,8 +63,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         guard let user = components.user, !user.isEmpty else { throw bad("the user name is missing") }
         self.host = host
         self.port = components.port ?? 5432
-        self.user = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        // URLComponents has already decoded user and password (%40 is @): not twice.
+        self.user = user
+        self.password = password
         self.database = database.removingPercentEncoding ?? database
         self.sslMode = sslMode
         self.socketDirectory = socketDirectory
@@ -71,13 +77,16 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         return "postgres://\(user)@\(host.isEmpty ? "" : host):\(port)/\(database)\(place)"
     }
 
-    /// `url` with any password replaced, for an error about a URL that does not parse.
+    /// `url` without its query (which may hold `password=`) and with any password in it
+    /// replaced, for an error about a URL that does not parse.
     static func redact(_ url: String) -> String {
-        guard let at = url.range(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at.lowerBound else {
-            return url.contains("@") ? "(unprintable URL)" : url
-        }
-        let credentials = url[scheme.upperBound..<at.lowerBound]
-        guard let colon = credentials.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(url[at.lowerBound...])
+        let base = url.firstIndex(of: "?").map { String(url[..<$0]) + "?…" } ?? url
+        // The last @ ends the credentials: a password may hold an @ of its own.
+        guard let at = base.range(of: "@", options: .backwards), let scheme = base.range(of: "://"),
+            scheme.upperBound < at.lowerBound
+        else { return base.contains("@") ? "(unprintable URL)" : base }
+        let credentials = base[scheme.upperBound..<at.lowerBound]
+        guard let colon = credentials.firstIndex(of: ":") else { return base }
+        return String(base[..<colon]) + ":***" + String(base[at.lowerBound...])
     }
 }
