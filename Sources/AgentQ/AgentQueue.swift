@@ -104,6 +104,12 @@ public final class AgentQueue: Sendable {
     /// reach into its tables); nil on PostgreSQL.
     public var sqliteDatabase: SQLiteDatabase? { database as? SQLiteDatabase }
 
+    /// The submitter of this queue. With many hosts (PostgreSQL) a line naming an existing
+    /// session is pinned to that session's host, where its workspace is; one host needs no pinning.
+    private var submitter: Submitter {
+        Submitter(store: store, agents: agents, budgets: budgets, sessions: sqliteDatabase == nil ? sessions : nil)
+    }
+
     /// Every table agentq keeps in PostgreSQL, the engine's and the product's, in order.
     public static let postgresMigrations: [PGMigration] = PostgresJobStore.migrations + PostgresAgentStore.migrations
         + PostgresSessionStore.migrations + PostgresBatchBudgetStore.migrations + PostgresRateLimitStore.migrations
@@ -117,7 +123,7 @@ public final class AgentQueue: Sendable {
     /// Enqueues a bulk prompt file as one batch.
     /// - throws: ``SubmitRejected`` with every bad line, or a ``JobQueue/StoreError``.
     public func submit(_ data: Data, options: SubmitOptions) throws -> SubmitReport {
-        try Submitter(store: store, agents: agents, budgets: budgets).submit(data, options: options)
+        try submitter.submit(data, options: options)
     }
 
     /// Enqueues the bulk prompt file at `url` as one batch, reading it a chunk at a time: memory
@@ -135,7 +141,7 @@ public final class AgentQueue: Sendable {
     /// Enqueues what `reader` reads (a file, standard input, bytes) as one batch.
     /// - throws: ``SubmitRejected`` or a ``JobQueue/StoreError``; either way nothing was enqueued.
     public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
-        try Submitter(store: store, agents: agents, budgets: budgets).submit(reader, options: options)
+        try submitter.submit(reader, options: options)
     }
 
     /// A worker pool that runs agent turns and writes result files.
@@ -158,7 +164,7 @@ public final class AgentQueue: Sendable {
         return WorkerPool(
             store: store,
             handler: TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory, budgets: budgets,
-                               rateLimits: rateLimits),
+                               rateLimits: rateLimits, hostID: sharedWorkspaces ? nil : hostID),
             sink: results, options: options)
     }
 

@@ -127,6 +127,68 @@ extension MultiProcess {
             #expect(!FileManager.default.fileExists(atPath: b.cli.home + "/workspaces/\(id)"))
         }
 
+        /// Bulk lines naming sessions follow the sessions' hosts too: a session a line starts
+        /// records the host whose worker made its workspace, and a line submitted on host B for
+        /// a session of host A runs on A.
+        @Test func bulkLinesNamingASessionRunWhereItsWorkspaceIs() throws {
+            let url = try PostgresTestServer.freshDatabase()
+            let a = try CLIHost(databaseURL: url), b = try CLIHost(databaseURL: url)
+            defer { a.remove(); b.remove() }
+            let created = try a.runOK(["sessions", "create", "echo"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            let hostA = try a.hostID()
+            _ = try b.runOK(["stats"])
+
+            /// Submits `lines` on B and waits for the batch to succeed: its job IDs.
+            func submitOnB(_ lines: String, name: String) throws -> [String] {
+                let report = try #require(try b.json(["submit", try b.cli.write(lines, to: name), "--agent", "echo", "--json"])
+                    as? [String: Any])
+                let batchID = try #require(report["batch_id"] as? String)
+                var jobs: [[String: Any]] = []
+                let done = try eventually(within: 30) {
+                    jobs = try #require(try b.json(["jobs", "list", "--batch", batchID, "--json"]) as? [[String: Any]])
+                    return !jobs.isEmpty && jobs.allSatisfy { $0["status"] as? String == "succeeded" }
+                }
+                try #require(done, "batch \(batchID) did not succeed: \(jobs)")
+                return jobs.compactMap { $0["job_id"] as? String }
+            }
+
+            // Only A has a worker: the line's new session is started there and says so.
+            let workerA = try a.start(["worker", "--concurrency", "2"])
+            defer { stopIfRunning(workerA) }
+            _ = try submitOnB(#"{"session": "fresh-1", "input": "first"}"# + "\n", name: "first.jsonl")
+            let listed = try #require(try b.json(["sessions", "list", "--json"]) as? [[String: Any]])
+            #expect(listed.first(where: { $0["session_id"] as? String == "fresh-1" })?["host"] as? String == hostA, "\(listed)")
+
+            // With only B's worker running, lines for both sessions wait for A; once A's worker
+            // is back they run there, and only there.
+            stopIfRunning(workerA)
+            let workerB = try b.start(["worker", "--concurrency", "2"])
+            defer { stopIfRunning(workerB) }
+            let lines = (1...6).map { #"{"session": "\#($0 % 2 == 0 ? created : "fresh-1")", "input": "turn \#($0)"}"# }
+            let waiting = try #require(try b.json(["submit", try b.cli.write(lines.joined(separator: "\n") + "\n", to: "more.jsonl"),
+                                                   "--agent", "echo", "--json"]) as? [String: Any])
+            let batchID = try #require(waiting["batch_id"] as? String)
+            Thread.sleep(forTimeInterval: 1.5)   // B's worker polls every 0.1 s and is woken by the submit
+            let untouched = try #require(try b.json(["jobs", "list", "--batch", batchID, "--json"]) as? [[String: Any]])
+            #expect(untouched.allSatisfy { $0["status"] as? String == "queued" }, "host B took a turn of host A's sessions: \(untouched)")
+            let workerA2 = try a.start(["worker", "--concurrency", "2"])
+            defer { stopIfRunning(workerA2) }
+            var jobs: [[String: Any]] = []
+            let finished = try eventually(within: 30) {
+                jobs = try #require(try b.json(["jobs", "list", "--batch", batchID, "--json"]) as? [[String: Any]])
+                return jobs.allSatisfy { $0["status"] as? String == "succeeded" }
+            }
+            #expect(finished, "\(jobs)")
+            let ids = jobs.compactMap { $0["job_id"] as? String }
+            #expect(ids.count == 6)
+            for id in ids {
+                #expect(eventually(within: 5) { a.cli.resultFileExists(jobID: id) }, "no result file on host A for \(id)")
+                #expect(!b.cli.resultFileExists(jobID: id), "host B ran \(id)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: b.cli.home + "/workspaces/fresh-1"))
+            #expect(!FileManager.default.fileExists(atPath: b.cli.home + "/workspaces/\(created)"))
+        }
+
         /// The same commands work with `--database URL` as with `AGENTQ_DATABASE_URL`, and
         /// `stats` names the database without its password.
         @Test func theDatabaseFlagAndTheVariableReachTheSameQueue() throws {

@@ -17,11 +17,16 @@ public struct Submitter: Sendable {
     public let store: any JobStore
     public let agents: any AgentStore
     public let budgets: (any BatchBudgetStore)?
+    /// Where a line naming an existing session finds that session's host (``NewJob/host``);
+    /// nil: lines are not pinned to a host.
+    public let sessions: (any SessionStore)?
 
-    public init(store: any JobStore, agents: any AgentStore, budgets: (any BatchBudgetStore)? = nil) {
+    public init(store: any JobStore, agents: any AgentStore, budgets: (any BatchBudgetStore)? = nil,
+                sessions: (any SessionStore)? = nil) {
         self.store = store
         self.agents = agents
         self.budgets = budgets
+        self.sessions = sessions
     }
 
     /// Submits bytes already in memory.
@@ -34,7 +39,7 @@ public struct Submitter: Sendable {
     /// - throws: ``SubmitRejected`` listing every bad line (or saying why the input cannot be
     ///   read), or a ``JobQueue/StoreError``; either way nothing was enqueued.
     public func submit(_ reader: BulkFileReader, options: SubmitOptions) throws -> SubmitReport {
-        var check = LineCheck(options: options, agents: agents)
+        var check = LineCheck(options: options, agents: agents, sessions: sessions)
         let batch = NewBatch(source: options.source)
         let summary = try store.enqueue(batch: batch) { inserter in
             while let entries = try reader.next() {
@@ -82,17 +87,30 @@ public struct Submitter: Sendable {
 private struct LineCheck {
     let options: SubmitOptions
     let agents: any AgentStore
+    let sessions: (any SessionStore)?
     private(set) var invalid: [InvalidLine] = []
     private var sawLine = false
     private var accepted = 0
     private var knownAgents: [String: Bool] = [:]
+    /// The host of each session named so far (nil: no such session yet, or not pinned).
+    private var sessionHosts: [String: String?] = [:]
     /// The options text of the last caps seen: a file's lines mostly share their caps, and
     /// encoding them (JSONSerialization) cost more than the rest of the line's check.
     private var lastLimits: (maxCostUSD: Double?, maxTokensTotal: Int?, options: String?) = (nil, nil, nil)
 
-    init(options: SubmitOptions, agents: any AgentStore) {
+    init(options: SubmitOptions, agents: any AgentStore, sessions: (any SessionStore)? = nil) {
         self.options = options
         self.agents = agents
+        self.sessions = sessions
+    }
+
+    /// The host a turn of `session` must run on: that of the session when it exists.
+    private mutating func host(ofSession session: String?) throws -> String? {
+        guard let session, let sessions else { return nil }
+        if let known = sessionHosts[session] { return known }
+        let host = try sessions.session(id: session)?.host
+        sessionHosts[session] = host
+        return host
     }
 
     /// The job for a good line; nil (and the line recorded) for a bad one.
@@ -129,11 +147,12 @@ private struct LineCheck {
             lastLimits = (line.maxCostUSD, line.maxTokensTotal,
                 SpendLimits(maxCostUSD: line.maxCostUSD, maxTokensTotal: line.maxTokensTotal).jobOptions)
         }
+        let lane = line.session ?? options.defaultSession
         return NewJob(
-            customID: line.customID, lane: line.session ?? options.defaultSession, handler: agent,
+            customID: line.customID, lane: lane, handler: agent,
             input: line.input, metadata: line.metadata, priority: line.priority ?? options.defaultPriority,
             runAt: line.runAt, maxAttempts: line.maxAttempts ?? options.defaultMaxAttempts,
-            options: lastLimits.options)
+            options: lastLimits.options, host: try host(ofSession: lane))
     }
 
     /// - throws: ``SubmitRejected`` when the file had no lines, a bad line (unless skipped), or no good line.

@@ -23,6 +23,9 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
     public let budgets: (any BatchBudgetStore)?
     /// Rate limits shared with the home's other processes (nil: each process paces its own calls).
     public let rateLimits: (any RateLimitStore)?
+    /// The host recorded on a session a bulk line starts (its workspace is made here), unless
+    /// its agent's workspace is shared: later turns sent to it are then run on this host.
+    public let hostID: String?
     private let lock = NSLock()
     private var budgetedBatches: [String: Bool] = [:]
     private var cache: [String: (agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], loadedAt: Timestamp)] = [:]
@@ -31,8 +34,9 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
 
     public init(
         agents: any AgentStore, sessions: any SessionStore, workspaces: URL, budgets: (any BatchBudgetStore)? = nil,
-        rateLimits: (any RateLimitStore)? = nil, observers: TurnObservers = .shared
+        rateLimits: (any RateLimitStore)? = nil, observers: TurnObservers = .shared, hostID: String? = nil
     ) {
+        self.hostID = hostID
         self.budgets = budgets
         self.rateLimits = rateLimits
         self.agents = agents
@@ -248,7 +252,7 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
             let now = Timestamp.now
             try? sessions.create(SessionRecord(
                 id: sessionID, agent: agent.name, workdir: workspaces.appendingPathComponent(sessionID).path,
-                managedWorkdir: true, createdAt: now, lastActiveAt: now))
+                managedWorkdir: true, createdAt: now, lastActiveAt: now, host: agent.sharedWorkspace ? nil : hostID))
         }
         guard let session = try sessions.session(id: sessionID) else {
             throw JobFailure(type: "session_missing", message: "session '\(sessionID)' could not be created", retryable: true)
