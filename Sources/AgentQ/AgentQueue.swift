@@ -73,13 +73,14 @@ public final class AgentQueue: Sendable {
             let database = try PGDatabase(location: location, migrations: Self.postgresMigrations)
             self.database = database
             wake = PostgresWakeSignal(database: database)
-            store = PostgresJobStore(database: database, wake: wake, hostID: hostID)
+            let jobs = PostgresJobStore(database: database, wake: wake, hostID: hostID)
+            store = jobs
             agents = PostgresAgentStore(database: database)
             sessions = PostgresSessionStore(database: database)
             budgets = PostgresBatchBudgetStore(database: database)
             rateLimits = PostgresRateLimitStore(database: database)
-            // A fired schedule's jobs wake idle workers on every host.
-            schedules = PostgresScheduleStore(database: database, jobs: PostgresJobStore(database: database, wake: wake), agents: agents)
+            // The queue's own job store: a fired schedule's jobs wake idle workers on every host.
+            schedules = PostgresScheduleStore(database: database, jobs: jobs, agents: agents)
             settings = PostgresSettingsStore(database: database)
             openAIFileMetadata = PostgresOpenAIFileMetadataStore(database: database)
             openAIBatches = PostgresOpenAIBatchStore(database: database)
