@@ -18,6 +18,8 @@ struct Bench {
     var drainOnly = false
     /// `--postgres-only`: just the PostgreSQL figures next to SQLite's (section 6).
     var postgresOnly = false
+    /// `--in-flight-only`: just the jobs in flight with a one-second model (section 7).
+    var inFlightOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -35,6 +37,7 @@ struct Bench {
             case "--lists-only": bench.listsOnly = true
             case "--drain-only": bench.drainOnly = true
             case "--postgres-only": bench.postgresOnly = true
+            case "--in-flight-only": bench.inFlightOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -195,6 +198,10 @@ if bench.serverOnly, let binary = bench.agentqBinary {
 }
 if bench.postgresOnly, let binary = bench.agentqBinary {
     try PostgresBench(binary: binary, engineJobs: bench.engineJobs, drainJobs: bench.endToEndJobs).run()
+    exit(0)
+}
+if bench.inFlightOnly, let binary = bench.agentqBinary {
+    try InFlightBench(binary: binary).run()
     exit(0)
 }
 if bench.drainOnly, let binary = bench.agentqBinary {
@@ -398,4 +405,9 @@ if let binary = bench.agentqBinary {
 // 6. PostgreSQL (many hosts): the engine and a two-process drain next to SQLite's, pickup by LISTEN/NOTIFY.
 if let binary = bench.agentqBinary {
     try PostgresBench(binary: binary, engineJobs: bench.engineJobs / 2, drainJobs: bench.endToEndJobs / 4).run()
+}
+
+// 7. Jobs in flight: 4,096 jobs of a one-second model at --concurrency 1024 (echo and HTTP), memory per job.
+if let binary = bench.agentqBinary {
+    try InFlightBench(binary: binary).run()
 }
