@@ -93,9 +93,7 @@ struct StreamingSubmitTests {
             let count = min(target.count, data.count - offset)
             if count == 0 {
                 stagedAtEnd = try test.queue.sqliteDatabase!.read { db in
-                    try Int.fetchOne(db, sql: """
-                        SELECT count(*) FROM jobs WHERE batch_id IN (SELECT id FROM batches WHERE state = 'loading')
-                        """)
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE status = 'staged'")
                 }
                 return 0
             }

@@ -88,7 +88,6 @@ extension SQLiteJobStore {
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM jobs GROUP BY status") {
                 if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
             }
-            counts.queued -= try queuedInLoadingBatches(db)
             return counts
         }
         var unfinished = 0

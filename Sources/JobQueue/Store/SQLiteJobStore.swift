@@ -178,7 +178,7 @@ public final class SQLiteJobStore: JobStore {
         defer { try? database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = \(usualCache)") } }
         var staging = false
         let inserter = SQLiteJobInserter(chunkRows: Self.rowsPerTransaction) { rows in
-            try self.writeLoadingChunk(rows, batch: batch, first: !staging, now: now)
+            try self.writeStagedChunk(rows, batch: batch, first: !staging, now: now)
             staging = true
         }
         do {
@@ -193,12 +193,13 @@ public final class SQLiteJobStore: JobStore {
                 }
                 return EnqueueSummary(batchID: batch.id, count: inserter.count)
             }
-            // The last rows and the batch going live, in one commit: each row is written once.
-            try writeLoadingChunk(inserter.buffered, batch: batch, first: false, now: now, goLive: true)
+            try writeStagedChunk(inserter.buffered, batch: batch, first: false, now: now, thenCommit: true)
         } catch {
-            if staging { try? removeLoadingBatch(batch.id) }
+            if staging { try? removeStagedBatch(batch.id) }
             throw error
         }
+        // Committed: from here on the batch goes live even if this process dies (see cleanUp…).
+        try makeLive(batchID: batch.id)
         return EnqueueSummary(batchID: batch.id, count: inserter.count)
     }
 
@@ -232,11 +233,10 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    /// Writes one chunk of a loading batch: `queued` jobs that no claim, count or list sees
-    /// while their batch is `loading` (see ``notLoading``).
-    /// - parameter goLive: the last chunk: make the batch live in the same transaction.
-    private func writeLoadingChunk(
-        _ rows: [(id: String, job: NewJob)], batch: NewBatch, first: Bool, now: Int64, goLive: Bool = false
+    /// Writes one chunk of a loading batch as `staged` jobs, which no claim sees.
+    /// - parameter thenCommit: the last chunk: mark the batch `committing` in the same transaction.
+    private func writeStagedChunk(
+        _ rows: [(id: String, job: NewJob)], batch: NewBatch, first: Bool, now: Int64, thenCommit: Bool = false
     ) throws {
         try write { db in
             let touched = Timestamp.now.milliseconds
@@ -248,17 +248,16 @@ public final class SQLiteJobStore: JobStore {
                 // A batch cleaned up as abandoned (this process stalled for a minute) stays gone.
                 try db.execute(
                     sql: "UPDATE batches SET touched_at = ?, state = ? WHERE id = ? AND state = 'loading'",
-                    arguments: [goLive ? nil : touched, goLive ? "live" : "loading", batch.id])
+                    arguments: [touched, thenCommit ? "committing" : "loading", batch.id])
                 guard db.changesCount == 1 else {
                     throw StoreError(.database, "the submission of batch \(batch.id) stalled for over a minute and was abandoned; submit the file again")
                 }
             }
-            try SQLiteJobInserter.write(rows, status: "queued", batchID: batch.id, now: now, db: db)
+            try SQLiteJobInserter.write(rows, status: "staged", batchID: batch.id, now: now, db: db)
         }
     }
 
-    /// Makes a committed batch's staged jobs claimable, a chunk per transaction, in submission
-    /// order: only for a batch an older agentq (which staged jobs) left `committing`.
+    /// Makes a committed batch's staged jobs claimable, a chunk per transaction, in submission order.
     private func makeLive(batchID: String) throws {
         var afterSeq: Int64 = 0
         while true {
@@ -286,15 +285,13 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    /// Deletes a loading batch's jobs (`queued`, or `staged` by an older agentq), a chunk per
-    /// transaction, then the batch; never a job of a batch that went live meanwhile.
-    private func removeLoadingBatch(_ batchID: String) throws {
+    /// Deletes a loading batch's jobs, a chunk per transaction, then the batch.
+    private func removeStagedBatch(_ batchID: String) throws {
         while true {
             let removed = try write { db in
                 try db.execute(sql: """
                     DELETE FROM jobs WHERE seq IN (
-                        SELECT seq FROM jobs WHERE batch_id = ?1 AND status IN ('queued', 'staged') LIMIT ?2)
-                      AND EXISTS (SELECT 1 FROM batches WHERE id = ?1 AND state = 'loading')
+                        SELECT seq FROM jobs WHERE batch_id = ? AND status = 'staged' LIMIT ?)
                     """, arguments: [batchID, Self.rowsPerTransaction])
                 let removed = db.changesCount
                 if removed == 0 {
@@ -314,7 +311,7 @@ public final class SQLiteJobStore: JobStore {
         }
         for row in abandoned {
             let id: String = row[0]
-            if row[1] as String == "committing" { try makeLive(batchID: id) } else { try removeLoadingBatch(id) }
+            if row[1] as String == "committing" { try makeLive(batchID: id) } else { try removeStagedBatch(id) }
         }
         return abandoned.count
     }
@@ -357,7 +354,6 @@ public final class SQLiteJobStore: JobStore {
                         WHERE status = 'queued' AND run_at <= ?3
                           AND (?5 IS NULL OR batch_id = ?5) AND (?6 IS NULL OR lane = ?6)
                           AND (lane IS NULL OR lane NOT IN (SELECT lane FROM paused_lanes))
-                          AND \(Self.notLoading)
                           AND (lane IS NULL OR NOT EXISTS (
                                 SELECT 1 FROM jobs AS earlier
                                 WHERE earlier.lane = j.lane AND earlier.seq < j.seq
@@ -530,18 +526,18 @@ public final class SQLiteJobStore: JobStore {
             case .all:
                 // Jobs waiting in a paused lane wait for a person, not for a worker.
                 return try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND \(Self.notLoading)
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued'
                                    AND (lane IS NULL OR lane NOT IN (SELECT lane FROM paused_lanes)))
                         OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running')
                     """) ?? false
             case .batch(let id):
                 return try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ? AND status IN ('queued', 'running') AND \(Self.notLoading))
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ? AND status IN ('queued', 'running'))
                     """, arguments: [id]) ?? false
             case .lane(let key):
                 return try Bool.fetchOne(db, sql: """
                     SELECT EXISTS (SELECT 1 FROM jobs WHERE lane = ?1 AND status = 'running')
-                        OR (EXISTS (SELECT 1 FROM jobs WHERE lane = ?1 AND status = 'queued' AND \(Self.notLoading))
+                        OR (EXISTS (SELECT 1 FROM jobs WHERE lane = ?1 AND status = 'queued')
                             AND NOT EXISTS (SELECT 1 FROM paused_lanes WHERE lane = ?1))
                     """, arguments: [key]) ?? false
             }
@@ -569,7 +565,7 @@ public final class SQLiteJobStore: JobStore {
                 var outcomes: [CancelOutcome] = []
                 for id in ids {
                     if try Row.fetchOne(
-                        db, sql: "\(cancelQueued) WHERE id = ?2 AND status = 'queued' AND \(Self.notLoading) RETURNING seq",
+                        db, sql: "\(cancelQueued) WHERE id = ?2 AND status = 'queued' RETURNING seq",
                         arguments: [now.milliseconds, id]) != nil
                     {
                         outcomes.append(CancelOutcome(id: id, effect: .cancelled, status: .cancelled))
@@ -578,8 +574,8 @@ public final class SQLiteJobStore: JobStore {
                     ) != nil {
                         outcomes.append(CancelOutcome(id: id, effect: .cancelRequested, status: .running))
                     } else if let status = try String.fetchOne(
-                        // A job of a batch still loading is not there yet for anyone.
-                        db, sql: "SELECT status FROM jobs WHERE id = ? AND \(Self.notLoading)", arguments: [id])
+                        // A staged job (its batch still loading) is not there yet for anyone.
+                        db, sql: "SELECT status FROM jobs WHERE id = ? AND status != 'staged'", arguments: [id])
                     {
                         outcomes.append(
                             CancelOutcome(id: id, effect: .alreadyFinished, status: JobStatus(rawValue: status)))
@@ -591,7 +587,7 @@ public final class SQLiteJobStore: JobStore {
             case .batch(let value), .lane(let value):
                 let column: String
                 if case .batch = selector { column = "batch_id" } else { column = "lane" }
-                let statusFilter = (column == "lane" ? "status IN ('queued', 'running')" : "1") + " AND \(Self.notLoading)"
+                let statusFilter = column == "lane" ? "status IN ('queued', 'running')" : "1"
                 let cancelled = try String.fetchAll(
                     // Staged jobs too: those of a batch still going live.
                     db, sql: "\(cancelQueued) WHERE \(column) = ?2 AND status IN ('queued', 'staged') AND \(statusFilter) RETURNING id",
@@ -658,7 +654,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func job(id: String) throws -> Job? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ? AND status != 'staged' AND \(Self.notLoading)", arguments: [id])
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ? AND status != 'staged'", arguments: [id])
                 .map(Self.job(from:))
         }
     }
@@ -672,7 +668,7 @@ public final class SQLiteJobStore: JobStore {
                 let chunk = Array(ids[start..<min(start + 500, ids.count)])
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
                 jobs += try Row.fetchAll(
-                    db, sql: "SELECT \(Self.columns) FROM jobs WHERE id IN (\(marks)) AND status != 'staged' AND \(Self.notLoading)",
+                    db, sql: "SELECT \(Self.columns) FROM jobs WHERE id IN (\(marks)) AND status != 'staged'",
                     arguments: StatementArguments(chunk)
                 ).map(Self.job(from:))
             }
@@ -682,7 +678,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func jobs(matching filter: JobFilter) throws -> [Job] {
         // Jobs of a batch still loading are not there yet for anyone.
-        var conditions: [String] = ["status != 'staged'", Self.notLoading]
+        var conditions: [String] = ["status != 'staged'"]
         var arguments: StatementArguments = []
         // Few jobs are running, failed or cancelled: a list of them walks their small index
         // rather than the whole table newest first, which reads every row when none match.
@@ -772,15 +768,6 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func counts(batchID: String?) throws -> JobCounts {
-        try read { db in
-            // A batch still loading has counters (its jobs are counted as they are written) but
-            // no jobs yet for anyone.
-            if let batchID, try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM batches WHERE id = ? AND state = 'loading')", arguments: [batchID]) == true
-            {
-                return JobCounts()
-            }
-            return try Self.counts(batchID: batchID, db: db)
-        }
+        try read { db in try Self.counts(batchID: batchID, db: db) }
     }
 }
