@@ -574,7 +574,8 @@ public final class SQLiteJobStore: JobStore {
                     ) != nil {
                         outcomes.append(CancelOutcome(id: id, effect: .cancelRequested, status: .running))
                     } else if let status = try String.fetchOne(
-                        db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id])
+                        // A staged job (its batch still loading) is not there yet for anyone.
+                        db, sql: "SELECT status FROM jobs WHERE id = ? AND status != 'staged'", arguments: [id])
                     {
                         outcomes.append(
                             CancelOutcome(id: id, effect: .alreadyFinished, status: JobStatus(rawValue: status)))
