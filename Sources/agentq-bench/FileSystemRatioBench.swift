@@ -6,10 +6,10 @@ import JobQueue
 /// writing the same number of files the same way, in the same run (goal: the drain at 80 % or more).
 ///
 /// The file system side is agentq's own ``ResultWriter`` fed finished jobs that look like the echo
-/// agent's (same document, same size), one job per `deliver` call from `concurrency` threads, as
-/// the worker pool's workers call it: per file a temporary name, write, fsync, rename, and one
-/// directory fsync per group of renames (``DirectorySync``). So the only difference left is
-/// agentq's own work: claiming, running the handler, committing. Each side runs twice,
+/// agent's (same document, same size), handed over one job at a time from `concurrency` threads
+/// through the same ``GroupedDelivery`` the worker pool uses: per group the temporary files, one
+/// `syncfs`, the renames, and one directory fsync per group of renames (``DirectorySync``). So
+/// the only difference left is agentq's own work: claiming, running the handler, committing. Each side runs twice,
 /// interleaved, and the faster of each pair is compared (the machine is shared and noisy).
 ///
 /// ```swift
@@ -42,7 +42,9 @@ struct FileSystemRatioBench {
         defer { try? FileManager.default.removeItem(at: home.root) }
         try FileManager.default.createDirectory(at: home.resultsDirectory, withIntermediateDirectories: true)
         let finished = (0..<jobs).map(Self.echoJob)
-        let writer = ResultWriter(directory: home.resultsDirectory)
+        // Grouped as the worker pool groups its deliveries before the commit.
+        let groups = GroupedDelivery<String>(sink: ResultWriter(directory: home.resultsDirectory))
+        let written = DispatchGroup()
         sync()
         final class Cursor: @unchecked Sendable {
             let lock = NSLock()
@@ -61,18 +63,20 @@ struct FileSystemRatioBench {
                         cursor.next += 1
                         cursor.lock.unlock()
                         guard let job else { return }
-                        do {
-                            try writer.deliver([job])
-                        } catch {
-                            cursor.lock.lock()
-                            cursor.failure = error
-                            cursor.lock.unlock()
-                            return
+                        written.enter()
+                        groups.deliver(job.id, job: job) { id, delivered in
+                            if !delivered {
+                                cursor.lock.lock()
+                                cursor.failure = BenchError("could not write the result file of \(id)")
+                                cursor.lock.unlock()
+                            }
+                            written.leave()
                         }
                     }
                 }
             }
             group.wait()
+            written.wait()
         }
         if let failure = cursor.failure { throw failure }
         return Double(jobs) / elapsed

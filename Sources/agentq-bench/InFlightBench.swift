@@ -15,6 +15,11 @@ import JobQueue
 /// Memory per job in flight: the worker's peak resident memory at `--concurrency N` less its
 /// peak for the same kind of job at `--concurrency 16`, divided by the extra jobs.
 ///
+/// The homes are removed at the end, not between runs: on an ext4 without a journal (this
+/// machine's) creating a file right after thousands were deleted makes the kernel scan for an
+/// inode not recently freed, which a worker would not meet in normal use. A last echo run puts
+/// its home on tmpfs, to show how much of the time is the disk's (result files are fsynced).
+///
 /// ```swift
 /// try InFlightBench(binary: agentq).run()
 /// ```
@@ -28,6 +33,8 @@ struct InFlightBench {
     func run() throws {
         let stub = try StubModelServer(delayMilliseconds: Int64(latencyMilliseconds))
         defer { try? stub.stop() }
+        var homes: [AgentQHome] = []
+        defer { for home in homes { try? FileManager.default.removeItem(at: home.root) } }
         let agents: [(label: String, definition: String)] = [
             ("echo latency_ms \(latencyMilliseconds)",
              #"{"name": "model", "provider": "echo", "model": "echo", "options": {"latency_ms": \#(latencyMilliseconds)}}"#),
@@ -36,26 +43,37 @@ struct InFlightBench {
         ]
         for (label, definition) in agents {
             let before = stub.answered
-            let wide = try drain(definition: definition, jobs: jobs, concurrency: concurrency)
+            let wide = try drain(definition: definition, jobs: jobs, concurrency: concurrency, homes: &homes)
             let stubNote = label.hasPrefix("HTTP") ? ", the stub held at most \(stub.mostInFlight) requests at once (\(stub.answered - before) answered)" : ""
             let ideal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
             print("in flight, \(label): \(wide.files) jobs at --concurrency \(concurrency) in \(format(wide.seconds)) s, ideal \(format(ideal)) s = "
                 + "\(String(format: "%+.1f", (wide.seconds / ideal - 1) * 100)) % (goal: within 5 %), peak RSS \(format(wide.maxRSSMB)) MB\(stubNote), load \(loadAverage())")
-            let narrow = try drain(definition: definition, jobs: 64, concurrency: 16)
+            let narrow = try drain(definition: definition, jobs: 64, concurrency: 16, homes: &homes)
             let perJob = (wide.maxRSSMB - narrow.maxRSSMB) * 1024 / Double(concurrency - 16)
             print("in flight, \(label): memory per job in flight \(String(format: "%.1f", perJob)) KB "
                 + "(peak RSS \(format(wide.maxRSSMB)) MB at \(concurrency), \(format(narrow.maxRSSMB)) MB at 16)")
         }
-        let widest = try drain(definition: agents[0].definition, jobs: jobs, concurrency: jobs)
+        let widest = try drain(definition: agents[0].definition, jobs: jobs, concurrency: jobs, homes: &homes)
         let ideal = Double(latencyMilliseconds) / 1000
         print("in flight, echo latency_ms \(latencyMilliseconds): \(widest.files) jobs at --concurrency \(jobs) in \(format(widest.seconds)) s, "
             + "ideal \(format(ideal)) s, peak RSS \(format(widest.maxRSSMB)) MB, load \(loadAverage())")
+        if FileManager.default.isWritableFile(atPath: "/dev/shm") {
+            let memory = try drain(
+                definition: agents[0].definition, jobs: jobs, concurrency: concurrency, homes: &homes,
+                in: URL(fileURLWithPath: "/dev/shm"))
+            let wideIdeal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
+            print("in flight, echo latency_ms \(latencyMilliseconds), home on tmpfs (no disk; not durable): \(memory.files) jobs at --concurrency \(concurrency) in "
+                + "\(format(memory.seconds)) s, ideal \(format(wideIdeal)) s = \(String(format: "%+.1f", (memory.seconds / wideIdeal - 1) * 100)) %, load \(loadAverage())")
+        }
     }
 
     /// Submits `jobs` lines for the agent and times `agentq worker --drain` over them.
-    private func drain(definition: String, jobs: Int, concurrency: Int) throws -> (files: Int, seconds: Double, maxRSSMB: Double) {
-        let home = try freshHome()
-        defer { try? FileManager.default.removeItem(at: home.root) }
+    private func drain(
+        definition: String, jobs: Int, concurrency: Int, homes: inout [AgentQHome],
+        in parent: URL = URL(fileURLWithPath: NSTemporaryDirectory())
+    ) throws -> (files: Int, seconds: Double, maxRSSMB: Double) {
+        let home = AgentQHome(root: parent.appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))"))
+        homes.append(home)
         try FileManager.default.createDirectory(at: home.root, withIntermediateDirectories: true)
         let agentFile = home.root.appendingPathComponent("model.json")
         try Data(definition.utf8).write(to: agentFile)

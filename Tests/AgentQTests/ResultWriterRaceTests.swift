@@ -6,18 +6,26 @@ import Testing
 
 @Suite("Result files under racing writers")
 struct ResultWriterRaceTests {
-    static func job(status: JobStatus, attempts: Int, outputBytes: Int, version: Int64 = 0) -> Job {
+    static func job(status: JobStatus, attempts: Int, outputBytes: Int, version: Int64 = 0, id: String = "job_01race000000000000000000000") -> Job {
         let response = String(repeating: "x", count: outputBytes)
         return Job(
-            seq: 7, id: "job_01race000000000000000000000", handler: "echo", input: "hi", runAt: .now, maxAttempts: 3,
+            seq: 7, id: id, handler: "echo", input: "hi", runAt: .now, maxAttempts: 3,
             attempts: attempts, status: status,
             output: #"{"response":""# + response + #"","tool_calls":[],"usage":{"input_tokens":1,"output_tokens":1},"steps":1}"#,
             error: status == .failed ? JobError(type: "e", message: "m") : nil, createdAt: .now, finishedAt: .now,
             version: version)
     }
 
-    @Test("two threads delivering one job at once, thousands of times: never an error, always a whole file")
-    func concurrentDeliveriesAreWhole() throws {
+    /// The job alone, or in a group with another job (the grouped path: every temporary file,
+    /// one syncfs, then the renames).
+    static func delivery(_ job: Job, grouped: Bool, thread: Int) -> [Job] {
+        guard grouped else { return [job] }
+        let other = Self.job(status: .succeeded, attempts: 1, outputBytes: 100, id: "job_01fill00000000000000000000\(thread)")
+        return thread == 0 ? [job, other] : [other, job]
+    }
+
+    @Test("two threads delivering one job at once, thousands of times: never an error, always a whole file", arguments: [false, true])
+    func concurrentDeliveriesAreWhole(grouped: Bool) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let writer = ResultWriter(directory: directory.url)
@@ -40,7 +48,11 @@ struct ResultWriterRaceTests {
         reader.start()
         for _ in 0..<1500 {
             DispatchQueue.concurrentPerform(iterations: 2) { index in
-                do { try writer.deliver([index == 0 ? a : b]) } catch { errors.update { $0.append("\(error)") } }
+                do {
+                    try writer.deliver(Self.delivery(index == 0 ? a : b, grouped: grouped, thread: index))
+                } catch {
+                    errors.update { $0.append("\(error)") }
+                }
             }
         }
         stop.update { $0 = true }
@@ -52,8 +64,8 @@ struct ResultWriterRaceTests {
         #expect(leftovers.isEmpty)
     }
 
-    @Test("an older state delivered at the same time as a newer one never replaces it")
-    func newerStateWins() throws {
+    @Test("an older state delivered at the same time as a newer one never replaces it", arguments: [false, true])
+    func newerStateWins(grouped: Bool) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let writer = ResultWriter(directory: directory.url)
@@ -64,7 +76,7 @@ struct ResultWriterRaceTests {
         for round in 0..<2000 {
             DispatchQueue.concurrentPerform(iterations: 2) { index in
                 // Alternate which one starts first.
-                try? writer.deliver([(index + round) % 2 == 0 ? older : newer])
+                try? writer.deliver(Self.delivery((index + round) % 2 == 0 ? older : newer, grouped: grouped, thread: index))
             }
             let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
             if object["status"] as? String != "succeeded" || object["version"] as? Int != 4 { stale += 1 }
@@ -72,5 +84,23 @@ struct ResultWriterRaceTests {
             try FileManager.default.removeItem(at: url)
         }
         #expect(stale == 0, "the older state won \(stale) of 2000 rounds")
+    }
+
+    @Test("a group with two states of one job, in either order, leaves the newer one and no temporary file")
+    func groupKeepsTheNewerState() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let writer = ResultWriter(directory: directory.url)
+        let older = Self.job(status: .failed, attempts: 1, outputBytes: 10, version: 2)
+        let newer = Self.job(status: .succeeded, attempts: 2, outputBytes: 10, version: 4)
+        let url = directory.url.appendingPathComponent("\(older.id).json")
+        for order in [[older, newer], [newer, older]] {
+            try writer.deliver(order)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            #expect(object["version"] as? Int == 4)
+            try FileManager.default.removeItem(at: url)
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty)
     }
 }

@@ -7,7 +7,9 @@ import JobQueue
 /// - each write goes to a temporary name of its own in the same directory, is fsynced, and is
 ///   renamed into place; the directory is fsynced after (one fsync for the renames of every
 ///   writer that finished meanwhile: ``DirectorySync``), so a reader sees the old file or the
-///   whole new one, even after a power loss;
+///   whole new one, even after a power loss. A group of jobs is written in one pass: every
+///   temporary file, one `syncfs` of the file system for all of them (one flush to the disk
+///   instead of one per file), then the renames;
 /// - writes of one job are serialized (a lock per job stripe, across threads and processes),
 ///   and a state older than the one on disk (by ``JobQueue/Job/version``, the document's last
 ///   field) is not written over it.
@@ -28,8 +30,76 @@ public struct ResultWriter: FinishedJobSink {
         let lock = ResultFileLock(directory: directory.path)
         defer { lock.close() }
         var wrote = false
-        for job in jobs where try write(job, lock: lock) { wrote = true }
+        if jobs.count == 1 {
+            wrote = try write(jobs[0], lock: lock)
+        } else {
+            wrote = try writeGroup(jobs, lock: lock)
+        }
         if wrote { try DirectorySync.shared(for: directory.path).sync() }
+    }
+
+    /// A file written but not yet renamed into place.
+    private struct Staged {
+        var job: Job
+        var temporaryPath: String
+        var finalPath: String
+    }
+
+    /// Writes every job's temporary file, makes them all durable with one `syncfs`, then renames
+    /// each into place unless a newer state got there meanwhile. Each job's lock is held for its
+    /// own write and again for its rename, never two at once.
+    /// - returns: whether any file was renamed into place.
+    private func writeGroup(_ jobs: [Job], lock: ResultFileLock) throws -> Bool {
+        var staged: [Staged] = []
+        var renamed = 0
+        defer { for entry in staged.dropFirst(renamed) { unlink(entry.temporaryPath) } }
+        for job in jobs {
+            let finalPath = directory.path + "/" + job.id + ".json"
+            let temporary: String? = try lock.withLock(key: job.id) {
+                if let onDisk = Self.version(ofFileAt: finalPath), onDisk > job.version { return nil }
+                return try writeTemporary(job, synced: false)
+            }
+            if let temporary { staged.append(Staged(job: job, temporaryPath: temporary, finalPath: finalPath)) }
+        }
+        guard let first = staged.first else { return false }
+        try syncFileSystem(of: first.temporaryPath, orEach: staged.map(\.temporaryPath))
+        var wrote = false
+        for entry in staged {
+            try lock.withLock(key: entry.job.id) {
+                if let onDisk = Self.version(ofFileAt: entry.finalPath), onDisk > entry.job.version {
+                    unlink(entry.temporaryPath)
+                    return
+                }
+                guard rename(entry.temporaryPath, entry.finalPath) == 0 else {
+                    throw ioError("cannot move the result into \(entry.finalPath)")
+                }
+                wrote = true
+            }
+            renamed += 1
+        }
+        return wrote
+    }
+
+    /// glibc's `syncfs`, which Swift's Glibc module does not show (it needs `_GNU_SOURCE`).
+    private static let syncfs: (@convention(c) (Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
+
+    /// One flush of the whole file system (all the group's files at once); where `syncfs`
+    /// fails, each file is fsynced instead.
+    private func syncFileSystem(of path: String, orEach paths: [String]) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            defer { close(descriptor) }
+            if let syncfs = Self.syncfs, syncfs(descriptor) == 0 { return }
+        }
+        for path in paths {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw ioError("cannot open \(path)") }
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw ioError("cannot write \(path) to disk") }
+        }
     }
 
     /// Writes one job's file (unless a newer state of it is already there).
@@ -45,6 +115,21 @@ public struct ResultWriter: FinishedJobSink {
         bytes.append(0x0A)
         return try lock.withLock(key: job.id) {
             if let onDisk = Self.version(ofFileAt: finalPath), onDisk > job.version { return false }
+            let temporaryPath = try writeTemporary(job, synced: true)
+            guard rename(temporaryPath, finalPath) == 0 else {
+                let error = ioError("cannot move the result into \(finalPath)")
+                unlink(temporaryPath)
+                throw error
+            }
+            return true
+        }
+    }
+
+    /// Writes the job's document to a temporary file of its own, fsynced when `synced`.
+    /// - returns: the temporary file's path.
+    private func writeTemporary(_ job: Job, synced: Bool) throws -> String {
+            var bytes = Array(ResultDocument.json(for: job).utf8)
+            bytes.append(0x0A)
             let temporaryPath = directory.path + "/." + job.id + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".tmp"
             let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw ioError("cannot create \(temporaryPath)") }
@@ -62,20 +147,14 @@ public struct ResultWriter: FinishedJobSink {
                 }
                 written += result
             }
-            guard fsync(descriptor) == 0 else {
+            if synced && fsync(descriptor) != 0 {
                 let error = ioError("cannot write \(temporaryPath) to disk")
                 close(descriptor)
                 unlink(temporaryPath)
                 throw error
             }
             close(descriptor)
-            guard rename(temporaryPath, finalPath) == 0 else {
-                let error = ioError("cannot move the result into \(finalPath)")
-                unlink(temporaryPath)
-                throw error
-            }
-            return true
-        }
+            return temporaryPath
     }
 
     /// The `"version"` a result file ends with, read from its last bytes; nil when there is no

@@ -32,6 +32,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// The handler's asynchronous form, when it has one, and the threads that serve its jobs.
     private let asyncHandler: (any AsyncJobHandler)?
     private var threads: WorkerThreads?
+    /// Result deliveries made before the commit, gathered so the sink flushes once per group.
+    private let deliveries: GroupedDelivery<JobOutcome>
 
     private var ready: [Job] = []
     private var readyHead = 0
@@ -56,6 +58,7 @@ public final class WorkerPool: @unchecked Sendable {
         self.asyncHandler = handler as? any AsyncJobHandler
         self.sink = sink
         self.options = options
+        self.deliveries = GroupedDelivery(sink: sink, log: options.log)
         self.timeSource = timeSource
     }
 
@@ -162,22 +165,30 @@ public final class WorkerPool: @unchecked Sendable {
     /// Records how a job's attempt ended: its resolution, metrics, the result delivered
     /// before the commit where the store allows it, and the outcome for the next round trip.
     private func finish(_ job: Job, token: CancellationToken, result: Result<String, any Error>, startedNanoseconds: UInt64) {
-        var outcome = JobOutcome(job: job, resolution: resolution(of: job, token: token, result: result), finishedAt: timeSource.now())
+        let outcome = JobOutcome(job: job, resolution: resolution(of: job, token: token, result: result), finishedAt: timeSource.now())
         let nanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
         let elapsed = Double(nanoseconds) / 1e6
         QueueMetrics.jobDuration(for: outcome.resolution).recordNanoseconds(Int64(truncatingIfNeeded: nanoseconds))
-        if !store.deliversAfterCommit, let finished = outcome.finishedJob {
-            // Delivered before the commit, on this thread: result files are written in
-            // parallel, and a crash in between only means the job runs (and is written) again.
-            do {
-                try sink.deliver([finished])
-                outcome.delivered = true
-            } catch {
-                options.log("could not deliver job \(job.id), will try again after it commits: \(error)")
-            }
-        }
         workerCondition.lock()
         averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
+        workerCondition.unlock()
+        guard !store.deliversAfterCommit, let finished = outcome.finishedJob else {
+            report(outcome)
+            return
+        }
+        // Delivered before the commit, in groups: jobs that finish together share the sink's
+        // flush to the disk, and a crash in between only means the job runs (and is written)
+        // again. A job whose delivery failed is delivered after it commits.
+        deliveries.deliver(outcome, job: finished) { [self] outcome, delivered in
+            var outcome = outcome
+            outcome.delivered = delivered
+            report(outcome)
+        }
+    }
+
+    /// Hands a finished attempt to the coordinator for the next round trip.
+    private func report(_ outcome: JobOutcome) {
+        workerCondition.lock()
         outcomes.append(outcome)
         workerCondition.unlock()
         coordinatorWake.signal()

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Delivers finished jobs in groups: whoever arrives while no delivery is under way delivers
+/// what has gathered, then whatever gathered meanwhile, until none is left (group commit).
+///
+/// A ``FinishedJobSink`` that writes durable files pays for each flush to the disk; handed a
+/// group, it can flush once for all of them (``FinishedJobSink/deliver(_:)`` takes an array
+/// for this). When jobs finish one at a time a group is one job and nothing waits; when a
+/// thousand finish at once they go out in a few groups. Callers never wait for each other:
+/// an arriving job is left to the delivery under way, and `done` is called for it from there.
+///
+/// ```swift
+/// let groups = GroupedDelivery<JobOutcome>(sink: results)
+/// groups.deliver(outcome, job: finishedJob) { outcome, delivered in commitLater(outcome, delivered) }
+/// ```
+public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
+    public let sink: any FinishedJobSink
+    /// The most jobs handed to the sink at once.
+    public let maxGroup: Int
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var waiting: [(item: Item, job: Job, done: @Sendable (Item, Bool) -> Void)] = []
+    private var delivering = false
+
+    public init(sink: any FinishedJobSink, maxGroup: Int = 1024, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.sink = sink
+        self.maxGroup = max(1, maxGroup)
+        self.log = log
+    }
+
+    /// Delivers `job` with the others gathered, then calls `done` with `item` and whether its
+    /// job was delivered, from the thread that delivered the group.
+    public func deliver(_ item: Item, job: Job, done: @escaping @Sendable (Item, Bool) -> Void) {
+        lock.lock()
+        waiting.append((item, job, done))
+        if delivering {
+            lock.unlock()
+            return
+        }
+        delivering = true
+        while !waiting.isEmpty {
+            let group = Array(waiting.prefix(maxGroup))
+            waiting.removeFirst(group.count)
+            lock.unlock()
+            var delivered = true
+            do {
+                try sink.deliver(group.map(\.job))
+            } catch {
+                delivered = false
+                log("could not deliver \(group.count) job(s), will try again after they commit: \(error)")
+            }
+            for entry in group { entry.done(entry.item, delivered) }
+            lock.lock()
+        }
+        delivering = false
+        lock.unlock()
+    }
+}
