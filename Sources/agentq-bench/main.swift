@@ -18,6 +18,9 @@ struct Bench {
     var drainOnly = false
     /// `--postgres-only`: just the PostgreSQL figures next to SQLite's (section 6).
     var postgresOnly = false
+    /// `--engine-only`: just the engine figures with adaptive prefetch (section 2, the goal's
+    /// figure), with the load average.
+    var engineOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -35,6 +38,7 @@ struct Bench {
             case "--lists-only": bench.listsOnly = true
             case "--drain-only": bench.drainOnly = true
             case "--postgres-only": bench.postgresOnly = true
+            case "--engine-only": bench.engineOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -204,7 +208,7 @@ if bench.drainOnly, let binary = bench.agentqBinary {
 }
 
 // 1. Bulk submit: parse + validate + insert a 100k-line file in one transaction.
-do {
+if !bench.engineOnly {
     let data = bulkFile(lines: bench.submitLines)
     var entries = 0
     let parseElapsed = seconds { entries = BulkFileParser.parse(data, source: "bench.jsonl").count }
@@ -231,7 +235,7 @@ do {
 
 // 2. Engine: claim + complete with an instant handler and no result files.
 for workers in [1, 4, 16] {
-    for prefetch in [0, nil] as [Int?] {
+    for prefetch in (bench.engineOnly ? [nil] : [0, nil]) as [Int?] {
         let home = try freshHome()
         let queue = try AgentQueue(home: home)
         _ = try queue.store.enqueue(batch: NewBatch(source: "bench")) { inserter in
@@ -246,6 +250,10 @@ for workers in [1, 4, 16] {
         print("engine \(String(workers).padding(toLength: 2, withPad: " ", startingAt: 0)) workers, prefetch \(prefetchText.padding(toLength: 4, withPad: " ", startingAt: 0)): \(summary.succeeded) jobs in \(String(format: "%.3f", elapsed)) s = \(rate(summary.succeeded, elapsed)) jobs/s")
         try? FileManager.default.removeItem(at: home.root)
     }
+}
+if bench.engineOnly {
+    print("load average \(loadAverage())")
+    exit(0)
 }
 
 // 2. Speed at scale: run_at lines against plain ones, a million lines' peak memory, pickup latency.
