@@ -168,7 +168,7 @@ struct BatchCountTests {
         #expect(try test.count("SELECT COUNT(*) FROM jobs WHERE status = 'queued'") == 3)
     }
 
-    @Test("SQLite: a batch enqueued along with other writes, and a writer that is not agentq, keep the counts exact")
+    @Test("SQLite: a batch enqueued along with other writes, rows written with plain SQL, and a recount keep the counts exact")
     func sqliteOtherWriters() throws {
         let test = try TestStore(.sqlite)
         defer { test.remove() }
@@ -179,14 +179,23 @@ struct BatchCountTests {
         try expectExact(store, [batch.id], "enqueued along with")
         let running = try claim(store, limit: 4)
         _ = try commit(store, [JobOutcome(job: running[0], resolution: .succeeded(output: "{}"))])
-        // Plain SQL from another connection, as the sqlite3 shell would write it.
+        // Plain SQL from another connection, as the sqlite3 shell would write it: rows inserted
+        // and deleted are counted as they go; statuses changed by hand once recounted.
         let database = try SQLiteDatabase(path: try #require(test.path), migrations: SQLiteJobStore.migrations)
+        try database.write { db, _ in
+            try db.execute(sql: "DELETE FROM jobs WHERE seq = ?", arguments: [running[2].seq])
+            try db.execute(sql: """
+                INSERT INTO jobs (id, batch_id, handler, input, run_at, max_attempts, status, created_at)
+                VALUES ('job_by_hand', ?, 'h', 'x', 0, 1, 'queued', 0)
+                """, arguments: [batch.id])
+        }
+        try expectExact(store, [batch.id], "inserted and deleted by plain SQL")
         try database.write { db, _ in
             try db.execute(sql: "UPDATE jobs SET status = 'failed', worker_id = NULL WHERE seq = ?", arguments: [running[1].seq])
             try db.execute(sql: "UPDATE jobs SET status = 'succeeded' WHERE status = 'queued' AND seq % 2 = 0")
-            try db.execute(sql: "DELETE FROM jobs WHERE seq = ?", arguments: [running[2].seq])
+            try SQLiteJobStore.recountBatchJobs(db)
         }
-        try expectExact(store, [batch.id], "written by plain SQL")
+        try expectExact(store, [batch.id], "statuses changed by plain SQL, then recounted")
         // And the store's own round trip right after.
         _ = try commit(store, [JobOutcome(job: running[3], resolution: .failed(JobError(type: "x", message: "y"), output: nil))])
         try expectExact(store, [batch.id], "a round trip after plain SQL")
