@@ -93,7 +93,12 @@ let package = Package(
         // Helpers shared by the test targets: temporary homes, a manual clock, a binary runner.
         .target(
             name: "AgentQTesting",
-            dependencies: ["AgentQ", "JobQueue", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "AgentQ", "JobQueue", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // StubModelServer: a model's latency on an event loop.
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "JobQueueTests",

@@ -21,6 +21,10 @@ struct Bench {
     /// `--engine-only`: just the engine figures with adaptive prefetch (section 2, the goal's
     /// figure), with the load average.
     var engineOnly = false
+    /// `--in-flight-only`: just the jobs in flight with a one-second model (section 7).
+    var inFlightOnly = false
+    /// `--submit-only`: just the million-line `agentq submit` (end of section 2).
+    var submitOnly = false
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -39,6 +43,8 @@ struct Bench {
             case "--drain-only": bench.drainOnly = true
             case "--postgres-only": bench.postgresOnly = true
             case "--engine-only": bench.engineOnly = true
+            case "--in-flight-only": bench.inFlightOnly = true
+            case "--submit-only": bench.submitOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -201,9 +207,30 @@ if bench.postgresOnly, let binary = bench.agentqBinary {
     try PostgresBench(binary: binary, engineJobs: bench.engineJobs, drainJobs: bench.endToEndJobs).run()
     exit(0)
 }
+if bench.inFlightOnly, let binary = bench.agentqBinary {
+    try InFlightBench(binary: binary).run()
+    exit(0)
+}
 if bench.drainOnly, let binary = bench.agentqBinary {
     try endToEndDrains(binary, jobs: bench.endToEndJobs)
     try FileSystemRatioBench(binary: binary, jobs: bench.endToEndJobs, concurrency: 4).measure()
+    exit(0)
+}
+
+/// The million-line `agentq submit`: its wall time and peak resident memory.
+func millionLineSubmit(_ binary: String) throws {
+    let home = try freshHome()
+    let file = home.root.path + "-million.jsonl"
+    try bulkFile(lines: 1_000_000).write(to: URL(fileURLWithPath: file))
+    _ = try run(binary, ["agents", "list"], home: home.root.path)
+    let million = try runMeasured(binary, ["submit", file], home: home.root.path)
+    print("submit 1,000,000 lines (agentq CLI): \(String(format: "%.2f", million.seconds)) s (goal: < 3 s), max RSS \(String(format: "%.0f", million.maxRSSMB)) MB (goal: < 64 MB), load average \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?")")
+    try? FileManager.default.removeItem(at: home.root)
+    try? FileManager.default.removeItem(atPath: file)
+}
+
+if bench.submitOnly, let binary = bench.agentqBinary {
+    try millionLineSubmit(binary)
     exit(0)
 }
 
@@ -281,14 +308,7 @@ if let binary = bench.agentqBinary {
     let fuller = ((elapsed["every field"] ?? 0) / (elapsed["plain"] ?? 1) - 1) * 100
     print("submit \(lines) lines with every field: \(String(format: "%.2f", elapsed["every field"] ?? 0)) s, plain: \(String(format: "%.2f", elapsed["plain"] ?? 0)) s = \(String(format: "%+.0f", fuller)) % (goal: within 10 %)")
 
-    let home = try freshHome()
-    let file = home.root.path + "-million.jsonl"
-    try bulkFile(lines: 1_000_000).write(to: URL(fileURLWithPath: file))
-    _ = try run(binary, ["agents", "list"], home: home.root.path)
-    let million = try runMeasured(binary, ["submit", file], home: home.root.path)
-    print("submit 1,000,000 lines (agentq CLI): \(String(format: "%.2f", million.seconds)) s (goal: < 3 s), max RSS \(String(format: "%.0f", million.maxRSSMB)) MB (goal: < 64 MB), load average \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?")")
-    try? FileManager.default.removeItem(at: home.root)
-    try? FileManager.default.removeItem(atPath: file)
+    try millionLineSubmit(binary)
 }
 
 // 2b. Pickup: an idle `agentq worker` and jobs submitted one at a time from this process.
@@ -407,4 +427,9 @@ if let binary = bench.agentqBinary {
 // 6. PostgreSQL (many hosts): the engine and a two-process drain next to SQLite's, pickup by LISTEN/NOTIFY.
 if let binary = bench.agentqBinary {
     try PostgresBench(binary: binary, engineJobs: bench.engineJobs / 2, drainJobs: bench.endToEndJobs / 4).run()
+}
+
+// 7. Jobs in flight: 4,096 jobs of a one-second model at --concurrency 1024 (echo and HTTP), memory per job.
+if let binary = bench.agentqBinary {
+    try InFlightBench(binary: binary).run()
 }

@@ -8,7 +8,7 @@ import ArgumentParser
 /// ```swift
 /// func validate() throws {
 ///     try NumericOption.seconds(grace, "--grace", minimum: 0)
-///     try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
+///     try NumericOption.count(concurrency, "--concurrency", in: 1...WorkerOptions.maxConcurrency)
 /// }
 /// ```
 enum NumericOption {

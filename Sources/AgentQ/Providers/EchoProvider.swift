@@ -16,16 +16,29 @@ import JobQueue
 /// ```swift
 /// let response = try EchoProvider().respond(to: request, token: token)   // "echo: hi"
 /// ```
-public struct EchoProvider: ModelProvider {
+public struct EchoProvider: AsyncModelProvider {
     public init() {}
 
     static let optionNames = ["latency_ms", "fail_first", "fail_permanently", "tool_calls"]
 
     public func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
+        if let latency = Self.latency(request) { try token.sleep(milliseconds: latency) }
+        return try answer(request, token: token)
+    }
+
+    /// The latency waits on a timer, holding no thread: a thousand calls in flight cost a thousand timers.
+    public func respond(to request: ModelRequest, token: CancellationToken, threads: WorkerThreads) async throws -> ModelResponse {
+        if let latency = Self.latency(request) { try await token.sleep(milliseconds: latency) }
+        return try answer(request, token: token)
+    }
+
+    private static func latency(_ request: ModelRequest) -> Int64? {
+        guard let latency = request.agent.options["latency_ms"]?.intValue, latency > 0 else { return nil }
+        return Int64(latency)
+    }
+
+    private func answer(_ request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
         let options = request.agent.options
-        if let latency = options["latency_ms"]?.intValue, latency > 0 {
-            try token.sleep(milliseconds: Int64(latency))
-        }
         try token.checkCancelled()
         if options["fail_permanently"]?.boolValue == true {
             throw ProviderError(

@@ -9,6 +9,26 @@ public protocol ModelProvider: Sendable {
     func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse
 }
 
+/// A provider that waits for its model without holding a thread: the HTTP providers on the
+/// event loop, `echo`'s latency on a timer. A worker then keeps thousands of calls in flight
+/// on a few threads. Blocking work it must do (the home's shared rate-limit state) goes to
+/// `threads`. A provider that is only a ``ModelProvider`` runs on one of those threads.
+///
+/// ```swift
+/// let response = try await OpenAIProvider().respond(to: request, token: token, threads: threads)
+/// ```
+public protocol AsyncModelProvider: ModelProvider {
+    /// - throws: ``ProviderError`` (retryable or not) or ``JobQueue/JobCancelled``.
+    func respond(to request: ModelRequest, token: CancellationToken, threads: WorkerThreads) async throws -> ModelResponse
+}
+
+extension AsyncModelProvider {
+    /// The synchronous form: the asynchronous call, waited for on this thread.
+    public func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
+        try WorkerThreads.block { try await respond(to: request, token: token, threads: .shared) }
+    }
+}
+
 /// A tool call the model asked for.
 public struct ToolCall: Sendable, Hashable, Codable {
     /// The provider's ID for the call, echoed back with its result.

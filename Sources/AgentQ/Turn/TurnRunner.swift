@@ -13,9 +13,9 @@ import JobQueue
 ///
 /// ```swift
 /// let runner = TurnRunner(agents: agents, sessions: sessions, workspaces: home.workspacesDirectory)
-/// let output = try runner.run(job, token: CancellationToken())
+/// let output = try await runner.run(job, token: CancellationToken(), threads: threads)
 /// ```
-public final class TurnRunner: JobHandler, @unchecked Sendable {
+public final class TurnRunner: AsyncJobHandler, @unchecked Sendable {
     public let agents: any AgentStore
     public let sessions: any SessionStore
     public let workspaces: URL
@@ -45,90 +45,143 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
         self.observers = observers
     }
 
-    public func run(_ job: Job, token: CancellationToken) throws -> String {
+    /// What a turn starts from: resolved on a worker thread (it reads the stores and makes the workspace).
+    private struct Prepared: Sendable {
+        var agent: AgentDefinition
+        var provider: any ModelProvider
+        var tools: [any AgentTool]
+        var session: SessionRecord?
+        var workspace: URL?
+        var transcript: TurnTranscript
+    }
+
+    /// Runs the turn as a task: waiting on the model holds no thread, and everything that
+    /// blocks (the stores, the workspace, tools) runs on `threads`.
+    public func run(_ job: Job, token: CancellationToken, threads: WorkerThreads) async throws -> String {
+        let prepared = try await threads.perform { try self.prepare(job) }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let emit: @Sendable (TurnEvent) -> Void = { [observers] in observers.emit($0, jobID: job.id) }
+        let transcript = prepared.transcript
+        let result: Result<String, any Error>
+        do {
+            if transcript.turn.first?.message.role != .user {
+                try await append(ChatMessage(role: .user, content: job.input), to: transcript, threads: threads)
+            }
+            let response = try await loop(prepared, job: job, token: token, threads: threads, emit: emit)
+            let turnResult = TurnResult(
+                response: response, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps)
+            emit(.done(turnResult))
+            result = .success(turnResult.jsonText)
+        } catch {
+            result = .failure(await ending(error, job: job, transcript: transcript, token: token, threads: threads, emit: emit))
+        }
+        let outcome: TurnMetrics.Outcome
+        switch result {
+        case .success: outcome = .succeeded
+        case .failure(let error): outcome = error is JobCancelled ? .cancelled : .failed
+        }
+        TurnMetrics.turnDuration(outcome).recordNanoseconds(Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds - started))
+        var failedForGood = false
+        if case .failure(let failure as JobFailure) = result {
+            failedForGood = !failure.retryable || job.attempts >= job.maxAttempts
+        }
+        if prepared.session != nil || prepared.workspace != nil {
+            let (session, workspace, workspaces, sessions) = (prepared.session, prepared.workspace, self.workspaces, self.sessions)
+            let status: SessionStatus = failedForGood ? .error : .idle
+            _ = try? await threads.perform {
+                if let session {
+                    _ = try? sessions.setStatus(status, sessionID: session.id, from: [.active])
+                } else if let workspace {
+                    _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Checks the batch's budget, resolves the agent, opens the session and its workspace, and
+    /// reads the history.
+    private func prepare(_ job: Job) throws -> Prepared {
         // A batch over its budget starts no more jobs.
         if let batchID = job.batchID, try hasBudget(batchID), let reason = try budgets?.budget(batchID: batchID)?.exhaustedReason {
             throw JobFailure(type: "budget_exceeded", message: "not started: \(reason)", retryable: false)
         }
         let (agent, provider, tools) = try resolve(agentNamed: job.handler)
-        let started = DispatchTime.now().uptimeNanoseconds
-        var outcome = TurnMetrics.Outcome.failed
-        defer {
-            let elapsed = DispatchTime.now().uptimeNanoseconds - started
-            TurnMetrics.turnDuration(outcome).recordNanoseconds(Int64(truncatingIfNeeded: elapsed))
-        }
-        let emit: (TurnEvent) -> Void = { [observers] in observers.emit($0, jobID: job.id) }
         var session: SessionRecord?
         if let sessionID = job.lane { session = try openSession(sessionID, agent: agent) }
         let workspace = try prepareWorkspace(session: session, job: job, needed: !tools.isEmpty)
-        defer {
-            if session == nil, let workspace { _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces) }
-        }
-
-        let transcript = try TurnTranscript(sessionID: session?.id, jobID: job.id, store: session == nil ? nil : sessions)
-        var failedForGood = false
-        defer {
-            if let session {
-                _ = try? sessions.setStatus(failedForGood ? .error : .idle, sessionID: session.id, from: [.active])
-            }
-        }
         do {
-            if transcript.turn.first?.message.role != .user {
-                try transcript.append(ChatMessage(role: .user, content: job.input))
-            }
-            let response = try loop(agent: agent, provider: provider, tools: tools, transcript: transcript,
-                                    workspace: workspace, job: job, token: token, emit: emit)
-            let result = TurnResult(
-                response: response, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps)
-            emit(.done(result))
-            outcome = .succeeded
-            return result.jsonText
+            let transcript = try TurnTranscript(sessionID: session?.id, jobID: job.id, store: session == nil ? nil : sessions)
+            return Prepared(agent: agent, provider: provider, tools: tools, session: session, workspace: workspace, transcript: transcript)
         } catch {
-            let partial = TurnResult(
-                response: nil, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps
-            ).jsonText
-            if error is JobCancelled || token.isCancelled {
-                outcome = .cancelled
-                if token.reason == nil || token.reason == .requested {
-                    // Cancelled for good: every tool call gets an answer, so the history stays valid to send.
-                    for call in transcript.unansweredCalls {
-                        try? transcript.append(ChatMessage(
-                            role: .tool, content: "cancelled", toolCallID: call.id, toolName: call.name, isError: true))
-                    }
-                    emit(.error(type: "cancelled", message: "the turn was cancelled"))
-                }
-                // On shutdown or a lost lease the turn runs again: an interrupted tool call stays
-                // open, so it is run again, since it never finished.
-                throw JobCancelled(output: partial)
-            }
-            var failure: JobFailure
-            switch error {
-            case let providerError as ProviderError:
-                failure = JobFailure(
-                    type: providerError.type, message: providerError.message, retryable: providerError.retryable,
-                    retryAfterMilliseconds: providerError.retryAfterMilliseconds)
-            case let jobFailure as JobFailure:
-                failure = jobFailure
-            case let storeError as StoreError where storeError.isTransient:
-                // The database was locked or failing for longer than its retries: not the
-                // turn's fault. It goes back to the queue and continues from its last stored step.
-                failure = JobFailure(
-                    type: "database_unavailable", message: storeError.message, retryable: true,
-                    retryAfterMilliseconds: 1000)
-            default:
-                failure = JobFailure(type: "internal_error", message: "\(error)", retryable: false)
-            }
-            failure.output = partial
-            failedForGood = !failure.retryable || job.attempts >= job.maxAttempts
-            emit(.error(type: failure.error.type, message: failure.error.message))
-            throw failure
+            if let session { _ = try? sessions.setStatus(.idle, sessionID: session.id, from: [.active]) }
+            if session == nil, let workspace { _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces) }
+            throw error
         }
     }
 
+    /// Turns what stopped the turn into the error the worker pool understands, keeping the
+    /// history valid and telling the observers.
+    private func ending(
+        _ error: any Error, job: Job, transcript: TurnTranscript, token: CancellationToken, threads: WorkerThreads,
+        emit: @Sendable (TurnEvent) -> Void
+    ) async -> any Error {
+        let partial = TurnResult(
+            response: nil, toolCalls: transcript.toolCallRecords, usage: transcript.usage, steps: transcript.steps
+        ).jsonText
+        if error is JobCancelled || token.isCancelled {
+            if token.reason == nil || token.reason == .requested {
+                // Cancelled for good: every tool call gets an answer, so the history stays valid to send.
+                for call in transcript.unansweredCalls {
+                    try? await append(
+                        ChatMessage(role: .tool, content: "cancelled", toolCallID: call.id, toolName: call.name, isError: true),
+                        to: transcript, threads: threads)
+                }
+                emit(.error(type: "cancelled", message: "the turn was cancelled"))
+            }
+            // On shutdown or a lost lease the turn runs again: an interrupted tool call stays
+            // open, so it is run again, since it never finished.
+            return JobCancelled(output: partial)
+        }
+        var failure: JobFailure
+        switch error {
+        case let providerError as ProviderError:
+            failure = JobFailure(
+                type: providerError.type, message: providerError.message, retryable: providerError.retryable,
+                retryAfterMilliseconds: providerError.retryAfterMilliseconds)
+        case let jobFailure as JobFailure:
+            failure = jobFailure
+        case let storeError as StoreError where storeError.isTransient:
+            // The database was locked or failing for longer than its retries: not the
+            // turn's fault. It goes back to the queue and continues from its last stored step.
+            failure = JobFailure(
+                type: "database_unavailable", message: storeError.message, retryable: true,
+                retryAfterMilliseconds: 1000)
+        default:
+            failure = JobFailure(type: "internal_error", message: "\(error)", retryable: false)
+        }
+        failure.output = partial
+        emit(.error(type: failure.error.type, message: failure.error.message))
+        return failure
+    }
+
+    /// Appends to the transcript: on a worker thread when it is stored in the session.
+    private func append(
+        _ message: ChatMessage, usage: TokenUsage = TokenUsage(), durationMilliseconds: Int? = nil, to transcript: TurnTranscript,
+        threads: WorkerThreads
+    ) async throws {
+        guard transcript.isStored else {
+            try transcript.append(message, usage: usage, durationMilliseconds: durationMilliseconds)
+            return
+        }
+        try await threads.perform { try transcript.append(message, usage: usage, durationMilliseconds: durationMilliseconds) }
+    }
+
     private func loop(
-        agent: AgentDefinition, provider: any ModelProvider, tools: [any AgentTool], transcript: TurnTranscript,
-        workspace: URL?, job: Job, token: CancellationToken, emit: (TurnEvent) -> Void
-    ) throws -> String {
+        _ prepared: Prepared, job: Job, token: CancellationToken, threads: WorkerThreads, emit: @escaping @Sendable (TurnEvent) -> Void
+    ) async throws -> String {
+        let (agent, provider, tools, transcript, workspace) = (
+            prepared.agent, prepared.provider, prepared.tools, prepared.transcript, prepared.workspace)
         let limits = SpendLimits(job: job, agent: agent)
         // A batch that reaches its cap lets a finished answer stand but takes no further step.
         var batchReason: String?
@@ -142,12 +195,15 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                     try token.checkCancelled()
                     emit(.toolCallStarted(call))
                     let started = DispatchTime.now().uptimeNanoseconds
-                    let output = try runTool(call, tools: toolsByName, workspace: workspace, agent: agent, token: token)
+                    // Tools block (a child process, file I/O): on a worker thread.
+                    let output = try await threads.perform {
+                        try self.runTool(call, tools: toolsByName, workspace: workspace, agent: agent, token: token)
+                    }
                     let duration = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
-                    try transcript.append(
+                    try await append(
                         ChatMessage(role: .tool, content: output.content, toolCallID: call.id, toolName: call.name,
                                     isError: output.isError),
-                        durationMilliseconds: duration)
+                        durationMilliseconds: duration, to: transcript, threads: threads)
                     emit(.toolCallFinished(ToolCallRecord(
                         id: call.id, name: call.name, arguments: call.arguments,
                         resultSummary: ToolCallRecord.summary(of: output.content), durationMilliseconds: duration,
@@ -174,18 +230,33 @@ public final class TurnRunner: JobHandler, @unchecked Sendable {
                     observers.emit(.textDelta(text), jobID: jobID)
                 },
                 onRestart: { if streamed.current { observers.emit(.streamRestarted, jobID: jobID) } })
-            var response = try provider.respond(to: request, token: token)
+            var response: ModelResponse
+            if let asyncProvider = provider as? any AsyncModelProvider {
+                response = try await asyncProvider.respond(to: request, token: token, threads: threads)
+            } else {
+                // A provider that blocks gets a worker thread for its call.
+                response = try await threads.perform { try provider.respond(to: request, token: token) }
+            }
             if response.usage.costUSD == 0 { response.usage.costUSD = agent.http.cost(of: response.usage) }
             TurnMetrics.record(response.usage)
-            try transcript.append(
-                ChatMessage(role: .assistant, content: response.text, toolCalls: response.toolCalls), usage: response.usage)
+            try await append(
+                ChatMessage(role: .assistant, content: response.text, toolCalls: response.toolCalls), usage: response.usage,
+                to: transcript, threads: threads)
             if !response.text.isEmpty && !streamed.current { emit(.textDelta(response.text)) }
             emit(.stepFinished(step: transcript.steps, usage: response.usage))
-            if let batchID = job.batchID, try hasBudget(batchID) {
-                batchReason = try budgets?.recordSpend(batchID: batchID, usage: response.usage)?.exhaustedReason
+            if let batchID = job.batchID, try knownToHaveBudget(batchID) {
+                let usage = response.usage, budgets = self.budgets
+                batchReason = try await threads.perform { try budgets?.recordSpend(batchID: batchID, usage: usage)?.exhaustedReason }
             }
             try checkBudget(transcript.usage, limits: limits, batchID: nil)
         }
+    }
+
+    /// Whether a batch has a budget, from what ``prepare(_:)`` learned (it asked before the turn began).
+    private func knownToHaveBudget(_ batchID: String) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return budgetedBatches[batchID] ?? (budgets != nil)
     }
 
     /// Whether a batch has a budget; asked once per batch, since budgets are set at submission.

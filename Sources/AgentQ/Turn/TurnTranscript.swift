@@ -3,8 +3,9 @@ import JobQueue
 
 /// The messages a turn works with: the session's earlier turns, and this turn's own
 /// messages, each persisted as soon as it is appended (or kept in memory for a job that
-/// has no session).
-final class TurnTranscript {
+/// has no session). One turn uses it at a time, from one task, whose steps may run on
+/// different threads in turn: hence `@unchecked Sendable`.
+final class TurnTranscript: @unchecked Sendable {
     let sessionID: String?
     let jobID: String
     private let store: (any SessionStore)?
@@ -25,6 +26,9 @@ final class TurnTranscript {
             turn = []
         }
     }
+
+    /// Whether appends write to the session store (and so block).
+    var isStored: Bool { sessionID != nil && store != nil }
 
     func append(_ message: ChatMessage, usage: TokenUsage = TokenUsage(), durationMilliseconds: Int? = nil) throws {
         var entry = SessionMessage(jobID: jobID, message: message, usage: usage, durationMilliseconds: durationMilliseconds)

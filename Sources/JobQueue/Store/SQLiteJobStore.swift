@@ -588,7 +588,8 @@ public final class SQLiteJobStore: JobStore {
                     ) != nil {
                         outcomes.append(CancelOutcome(id: id, effect: .cancelRequested, status: .running))
                     } else if let status = try String.fetchOne(
-                        db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id])
+                        // A staged job (its batch still loading) is not there yet for anyone.
+                        db, sql: "SELECT status FROM jobs WHERE id = ? AND status != 'staged'", arguments: [id])
                     {
                         outcomes.append(
                             CancelOutcome(id: id, effect: .alreadyFinished, status: JobStatus(rawValue: status)))
@@ -602,7 +603,7 @@ public final class SQLiteJobStore: JobStore {
                 let column: String
                 if case .batch = selector { column = "batch_id" } else { column = "lane" }
                 let statusFilter = column == "lane" ? "status IN ('queued', 'running')" : "1"
-                // Staged jobs (of a batch an older agentq was making live) were never counted:
+                // Staged jobs (of a batch still going live) were never counted:
                 // only the queued ones leave `unfinished`.
                 let staged = column == "lane" ? 0 : try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM jobs WHERE batch_id = ? AND status = 'staged'", arguments: [value]) ?? 0

@@ -98,4 +98,73 @@ public final class CancellationToken: @unchecked Sendable {
     public func sleep(milliseconds: Int64) throws {
         if wait(milliseconds: milliseconds) { throw JobCancelled() }
     }
+
+    /// Sleeps for `milliseconds` unless the token fires first, holding no thread meanwhile.
+    /// - throws: ``JobCancelled`` when the token fired or the task was cancelled.
+    public func sleep(milliseconds: Int64) async throws {
+        if isCancelled { throw JobCancelled() }
+        let sleeper = TimerSleeper()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                sleeper.start(continuation, token: self, milliseconds: milliseconds)
+            }
+        } onCancel: {
+            sleeper.finish(.failure(JobCancelled()))
+        }
+    }
+}
+
+/// One asynchronous sleep: a Dispatch timer, the token's callback and the task's cancellation
+/// race to resume the continuation; the first wins, the others find it done.
+private final class TimerSleeper: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, any Error>?
+    private var early: Result<Void, any Error>?
+    private var finished = false
+    private var timer: (any DispatchSourceTimer)?
+    private var token: CancellationToken?
+    private var callbackKey: Int?
+
+    func start(_ continuation: CheckedContinuation<Void, any Error>, token: CancellationToken, milliseconds: Int64) {
+        lock.lock()
+        if let early {
+            // The task was cancelled before the sleep began.
+            finished = true
+            lock.unlock()
+            continuation.resume(with: early)
+            return
+        }
+        self.continuation = continuation
+        self.token = token
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        self.timer = timer
+        lock.unlock()
+        timer.setEventHandler { [self] in finish(.success(())) }
+        timer.schedule(deadline: .now() + .milliseconds(Int(clamping: max(0, milliseconds))))
+        let key = token.onCancel { [self] _ in finish(.failure(JobCancelled())) }
+        lock.lock()
+        callbackKey = key
+        lock.unlock()
+        timer.resume()
+    }
+
+    func finish(_ result: Result<Void, any Error>) {
+        lock.lock()
+        guard !finished else {
+            lock.unlock()
+            return
+        }
+        guard let continuation else {
+            early = result
+            lock.unlock()
+            return
+        }
+        finished = true
+        let timer = self.timer, token = self.token, key = callbackKey
+        self.continuation = nil
+        lock.unlock()
+        timer?.cancel()
+        if let key { token?.removeCallback(key) }
+        continuation.resume(with: result)
+    }
 }

@@ -13,8 +13,18 @@ public struct WorkerOptions: Sendable {
     public var mode: Mode
     /// Which jobs this pool claims; drain mode waits only for these.
     public var scope: ClaimScope
-    /// Jobs that run at the same time in this process.
+    /// Jobs that run at the same time in this process: threads for a ``JobHandler``, jobs in
+    /// flight (tasks) for an ``AsyncJobHandler``.
     public var concurrency: Int
+    /// For an ``AsyncJobHandler``: the Dispatch threads that do its jobs' blocking work and
+    /// write their results; `nil` is `min(concurrency, defaultThreads)`.
+    public var threads: Int?
+    /// Enough threads to keep two cores busy while some of them wait on fsync, a database
+    /// lock or a tool's child process.
+    public static let defaultThreads = 32
+    /// The most jobs one pool keeps in flight: enough for any provider's limits, and each
+    /// costs a task, a socket and its memory.
+    public static let maxConcurrency = 16_384
     /// Claimed jobs held ready beyond `concurrency`. Saves store round trips when jobs are
     /// short; `nil` adapts it to the jobs' duration (none when they are long, so other
     /// processes can take them).
@@ -57,6 +67,7 @@ public struct WorkerOptions: Sendable {
         self.maintenance = nil
         self.wake = nil
         self.hostID = nil
+        self.threads = nil
     }
 }
 

@@ -9,6 +9,11 @@ import Foundation
 /// fired ``CancellationToken``s, rescues jobs whose worker died, and hands finished jobs to
 /// the ``FinishedJobSink`` on a queue of its own.
 ///
+/// A ``JobHandler`` runs each job on a thread of its own, so `concurrency` threads are
+/// started. An ``AsyncJobHandler`` runs each job as a task instead: `concurrency` is then how
+/// many jobs are in flight (thousands are fine), and ``WorkerOptions/threads`` Dispatch threads
+/// do the jobs' blocking work and write their results.
+///
 /// ```swift
 /// let pool = WorkerPool(store: store, handler: handler, sink: results,
 ///                       options: WorkerOptions(mode: .drain, concurrency: 8))
@@ -24,6 +29,9 @@ public final class WorkerPool: @unchecked Sendable {
     private let workerCondition = NSCondition()   // guards every var below
     private let coordinatorWake = DispatchSemaphore(value: 0)
     private let deliveryQueue = DispatchQueue(label: "agentq.worker.delivery")
+    /// The handler's asynchronous form, when it has one, and the threads that serve its jobs.
+    private let asyncHandler: (any AsyncJobHandler)?
+    private var threads: WorkerThreads?
 
     private var ready: [Job] = []
     private var readyHead = 0
@@ -45,6 +53,7 @@ public final class WorkerPool: @unchecked Sendable {
     ) {
         self.store = store
         self.handler = handler
+        self.asyncHandler = handler as? any AsyncJobHandler
         self.sink = sink
         self.options = options
         self.timeSource = timeSource
@@ -68,8 +77,15 @@ public final class WorkerPool: @unchecked Sendable {
     /// - throws: a ``StoreError`` the pool could not recover from.
     @discardableResult
     public func run() throws -> WorkerSummary {
-        for index in 0..<options.concurrency {
-            DispatchQueue(label: "agentq.worker.\(index)").async { self.workerLoop() }
+        if asyncHandler != nil {
+            let threads = WorkerThreads(count: options.threads ?? min(options.concurrency, WorkerOptions.defaultThreads))
+            workerCondition.lock()
+            self.threads = threads
+            workerCondition.unlock()
+        } else {
+            for index in 0..<options.concurrency {
+                DispatchQueue(label: "agentq.worker.\(index)").async { self.workerLoop() }
+            }
         }
         var stopListening: (@Sendable () -> Void)?
         do {
@@ -82,7 +98,9 @@ public final class WorkerPool: @unchecked Sendable {
             workerCondition.lock()
             workersExit = true
             workerCondition.broadcast()
+            let threads = self.threads
             workerCondition.unlock()
+            threads?.stop()
         }
         try coordinate()
         workerCondition.lock()
@@ -115,38 +133,65 @@ public final class WorkerPool: @unchecked Sendable {
             let token = tokens[job.seq] ?? CancellationToken()
             workerCondition.unlock()
             let started = DispatchTime.now().uptimeNanoseconds
-            var outcome = JobOutcome(job: job, resolution: execute(job, token: token), finishedAt: timeSource.now())
-            let nanoseconds = DispatchTime.now().uptimeNanoseconds - started
-            let elapsed = Double(nanoseconds) / 1e6
-            QueueMetrics.jobDuration(for: outcome.resolution).recordNanoseconds(Int64(truncatingIfNeeded: nanoseconds))
-            if !store.deliversAfterCommit, let finished = outcome.finishedJob {
-                // Delivered before the commit, on this thread: result files are written in
-                // parallel, and a crash in between only means the job runs (and is written) again.
-                do {
-                    try sink.deliver([finished])
-                    outcome.delivered = true
-                } catch {
-                    options.log("could not deliver job \(job.id), will try again after it commits: \(error)")
-                }
-            }
+            let result: Result<String, any Error> = token.isCancelled ? .failure(JobCancelled()) : Result { try handler.run(job, token: token) }
+            finish(job, token: token, result: result, startedNanoseconds: started)
             workerCondition.lock()
-            averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
-            outcomes.append(outcome)
-            coordinatorWake.signal()
         }
         workerCondition.unlock()
     }
 
-    private func execute(_ job: Job, token: CancellationToken) -> JobOutcome.Resolution {
-        if let reason = token.reason { return resolution(for: reason, output: nil) }
-        do {
-            return .succeeded(output: try handler.run(job, token: token))
-        } catch {
-            // An error raised while the token was firing is the cancellation showing through.
-            if let reason = token.reason {
-                let output = (error as? JobCancelled)?.output ?? (error as? JobFailure)?.output
-                return resolution(for: reason, output: output)
+    /// Starts a claimed job of an asynchronous handler as a task; its end is recorded on a worker thread.
+    private func start(_ job: Job, token: CancellationToken, handler: any AsyncJobHandler, threads: WorkerThreads) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        Task(executorPreference: threads) {
+            let result: Result<String, any Error>
+            if token.isCancelled {
+                result = .failure(JobCancelled())
+            } else {
+                do {
+                    result = .success(try await handler.run(job, token: token, threads: threads))
+                } catch {
+                    result = .failure(error)
+                }
             }
+            // The result file's write and fsync block: never on the task's cooperative thread.
+            threads.submit { self.finish(job, token: token, result: result, startedNanoseconds: started) }
+        }
+    }
+
+    /// Records how a job's attempt ended: its resolution, metrics, the result delivered
+    /// before the commit where the store allows it, and the outcome for the next round trip.
+    private func finish(_ job: Job, token: CancellationToken, result: Result<String, any Error>, startedNanoseconds: UInt64) {
+        var outcome = JobOutcome(job: job, resolution: resolution(of: job, token: token, result: result), finishedAt: timeSource.now())
+        let nanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
+        let elapsed = Double(nanoseconds) / 1e6
+        QueueMetrics.jobDuration(for: outcome.resolution).recordNanoseconds(Int64(truncatingIfNeeded: nanoseconds))
+        if !store.deliversAfterCommit, let finished = outcome.finishedJob {
+            // Delivered before the commit, on this thread: result files are written in
+            // parallel, and a crash in between only means the job runs (and is written) again.
+            do {
+                try sink.deliver([finished])
+                outcome.delivered = true
+            } catch {
+                options.log("could not deliver job \(job.id), will try again after it commits: \(error)")
+            }
+        }
+        workerCondition.lock()
+        averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
+        outcomes.append(outcome)
+        workerCondition.unlock()
+        coordinatorWake.signal()
+    }
+
+    private func resolution(of job: Job, token: CancellationToken, result: Result<String, any Error>) -> JobOutcome.Resolution {
+        if case .failure(let error) = result, let reason = token.reason {
+            // An error raised while the token was firing is the cancellation showing through.
+            let output = (error as? JobCancelled)?.output ?? (error as? JobFailure)?.output
+            return resolution(for: reason, output: output)
+        }
+        do {
+            return .succeeded(output: try result.get())
+        } catch {
             switch error {
             case let failure as JobFailure:
                 if failure.retryable && job.attempts < job.maxAttempts {
@@ -175,6 +220,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// about 20 ms of work per worker when jobs are short and none when they are long, so
     /// other processes can take long jobs.
     private func prefetchNow() -> Int {
+        // An asynchronous handler's jobs start as soon as they are claimed: nothing waits ready.
+        if asyncHandler != nil { return 0 }
         if let fixed = options.prefetch { return fixed }
         workerCondition.lock()
         let average = averageJobMilliseconds
@@ -373,6 +420,16 @@ public final class WorkerPool: @unchecked Sendable {
 
     private func hand(_ jobs: [Job]) {
         workerCondition.lock()
+        if let asyncHandler, let threads {
+            let started = jobs.map { job in
+                let token = CancellationToken()
+                tokens[job.seq] = token
+                return (job, token)
+            }
+            workerCondition.unlock()
+            for (job, token) in started { start(job, token: token, handler: asyncHandler, threads: threads) }
+            return
+        }
         for job in jobs {
             tokens[job.seq] = CancellationToken()
             ready.append(job)

@@ -2,6 +2,7 @@ import AgentQ
 import AgentQServer
 import ArgumentParser
 import Foundation
+import JobQueue
 
 extension AgentQCommand {
     struct Serve: ParsableCommand {
@@ -41,7 +42,7 @@ extension AgentQCommand {
 
         func validate() throws {
             try NumericOption.count(port, "--port", in: 0...65535)
-            try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
+            try NumericOption.count(concurrency, "--concurrency", in: 1...WorkerOptions.maxConcurrency)
             try NumericOption.seconds(grace, "--grace", minimum: 0)
             try NumericOption.count(maxUploadMB, "--max-upload-mb", in: 1...1_048_576)
             if let defaultAgent { try validateName(defaultAgent, as: .agent) }
@@ -53,6 +54,7 @@ extension AgentQCommand {
             configuration.host = host
             configuration.port = port
             configuration.concurrency = concurrency
+            FileDescriptorLimit.raise(toServe: concurrency + 1024, log: { Terminal.err("agentq serve: \($0)") })
             configuration.runsWorker = !noWorker
             configuration.graceSeconds = grace
             configuration.maxUploadBytes = maxUploadMB << 20

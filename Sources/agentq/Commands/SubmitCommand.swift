@@ -52,7 +52,7 @@ extension AgentQCommand {
             try NumericOption.count(maxAttempts, "--max-attempts", in: 1...Int.max)
             if let maxCostUSD { try NumericOption.dollars(maxCostUSD, "--max-cost-usd") }
             if let maxTokensTotal { try NumericOption.count(maxTokensTotal, "--max-tokens-total", in: 1...Int.max) }
-            try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
+            try NumericOption.count(concurrency, "--concurrency", in: 1...WorkerOptions.maxConcurrency)
         }
 
         func run() throws {

@@ -15,8 +15,11 @@ extension AgentQCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(parsing: .unconditional, help: "Jobs run at the same time.")
+        @Option(parsing: .unconditional, help: "Jobs run at the same time (up to 16384): a turn waiting on its model holds no thread.")
         var concurrency: Int = 4
+
+        @Option(parsing: .unconditional, help: "Threads doing the jobs' blocking work: the database, tools, result files (default: --concurrency, at most 32).")
+        var threads: Int?
 
         @Flag(help: "Exit 0 once no job is queued, running or waiting for a retry.")
         var drain = false
@@ -41,7 +44,7 @@ extension AgentQCommand {
 
         func validate() throws {
             if drain && once { throw ValidationError("--drain and --once cannot be used together") }
-            try NumericOption.count(concurrency, "--concurrency", in: 1...1024)
+            try NumericOption.count(concurrency, "--concurrency", in: 1...WorkerOptions.maxConcurrency)
             // Every value is turned into milliseconds in an Int64: inf, nan or 1e300 would trap.
             try NumericOption.seconds(lease, "--lease", minimum: 1)
             try NumericOption.seconds(poll, "--poll", minimum: 0.001)
@@ -49,15 +52,17 @@ extension AgentQCommand {
             try NumericOption.seconds(grace, "--grace", minimum: 0)
             try NumericOption.seconds(retryDelay, "--retry-delay", minimum: 0)
             if let prefetch { try NumericOption.count(prefetch, "--prefetch", in: 0...10_000) }
+            if let threads { try NumericOption.count(threads, "--threads", in: 1...1024) }
         }
 
         func run() throws {
             let queue = try global.openQueue()
-            let options = WorkerOptions(
+            var options = WorkerOptions(
                 mode: drain ? .drain : once ? .once : .forever, concurrency: concurrency, prefetch: prefetch,
                 leaseMilliseconds: Int64(lease * 1000), pollMilliseconds: Int64(poll * 1000),
                 backoff: RetryBackoff(baseMilliseconds: Int64(retryDelay * 1000)),
                 log: { Terminal.err("agentq worker: \($0)") })
+            options.threads = threads
             let summary = try runWorker(queue: queue, options: options, graceSeconds: grace, announce: true)
             Terminal.out(
                 "worker \(options.workerID) done: \(summary.succeeded) succeeded, \(summary.failed) failed, "
@@ -69,6 +74,7 @@ extension AgentQCommand {
 
 /// Runs a worker pool in this process until it ends, stopping gracefully on SIGINT/SIGTERM.
 func runWorker(queue: AgentQueue, options: WorkerOptions, graceSeconds: Double, announce: Bool) throws -> WorkerSummary {
+    FileDescriptorLimit.raise(toServe: options.concurrency, log: { Terminal.err("agentq worker: \($0)") })
     let pool = queue.makeWorker(options)
     let graceMilliseconds = Int64(graceSeconds * 1000)
     let trap = SignalTrap(

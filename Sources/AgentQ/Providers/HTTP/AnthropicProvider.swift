@@ -10,9 +10,9 @@ import JobQueue
 /// is retried and never taken as an answer.
 ///
 /// ```swift
-/// let response = try AnthropicProvider().respond(to: request, token: token)
+/// let response = try await AnthropicProvider().respond(to: request, token: token, threads: threads)
 /// ```
-public struct AnthropicProvider: ModelProvider {
+public struct AnthropicProvider: AsyncModelProvider {
     var environment: [String: String]
     /// The home's shared rate-limit state (nil: this process paces its calls alone).
     var rateLimits: (any RateLimitStore)?
@@ -26,19 +26,19 @@ public struct AnthropicProvider: ModelProvider {
         self.rateLimits = rateLimits
     }
 
-    public func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
+    public func respond(to request: ModelRequest, token: CancellationToken, threads: WorkerThreads) async throws -> ModelResponse {
         let call = ProviderCall(agent: request.agent, family: "anthropic", environment: environment, rateLimits: rateLimits)
         let url = call.baseURL + "/v1/messages"
         var continuation: [[String: Any]] = []   // assistant content of paused turns
         var total: ModelResponse?
         for _ in 0...Self.maxContinuations {
-            let body = Self.body(for: request, continuing: continuation)
-            let part = try call.run(request: request, token: token) { key in
+            let body = try ProviderCall.encode(Self.body(for: request, continuing: continuation))
+            let part = try await call.run(request: request, token: token, threads: threads) { key in
                 let headers = [("x-api-key", key), ("anthropic-version", Self.version)]
                 if request.agent.http.stream {
-                    return try streamed(call: call, url: url, headers: headers, body: body, request: request, token: token)
+                    return try await streamed(call: call, url: url, headers: headers, body: body, request: request, token: token)
                 }
-                return Self.parse(message: try call.requestObject(url: url, headers: headers, body: body, token: token))
+                return Self.parse(message: try await call.requestObject(url: url, headers: headers, body: body, token: token))
             }
             total = total.map { ModelResponse(
                 text: $0.text + part.text, toolCalls: $0.toolCalls + part.toolCalls, usage: $0.usage + part.usage,
@@ -157,12 +157,12 @@ public struct AnthropicProvider: ModelProvider {
     }
 
     private func streamed(
-        call: ProviderCall, url: String, headers: [(String, String)], body: [String: Any], request: ModelRequest,
+        call: ProviderCall, url: String, headers: [(String, String)], body: Data, request: ModelRequest,
         token: CancellationToken
-    ) throws -> ModelResponse {
+    ) async throws -> ModelResponse {
         let state = Locked(Accumulated())
         let onTextDelta = request.onTextDelta
-        let response = try call.exchange(url: url, headers: headers, body: body, token: token) { event in
+        let response = try await call.exchange(url: url, headers: headers, body: body, token: token) { event in
             let name = event.name ?? ""
             if name == "ping" { return }
             guard let object = try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any] else {

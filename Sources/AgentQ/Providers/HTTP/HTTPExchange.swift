@@ -4,9 +4,9 @@ import JobQueue
 import NIOCore
 import NIOHTTP1
 
-/// One HTTP request to a provider, made from a worker thread: the process's one shared
-/// HTTP client (connection pooling), an overall deadline, an idle timeout for streams, and
-/// the job's cancellation token, which aborts the request at once.
+/// One HTTP request to a provider, awaited without holding a thread: the process's one
+/// provider HTTP client (``ProviderHTTPClient``, connection pooling), an overall deadline, an
+/// idle timeout for streams, and the job's cancellation token, which aborts the request at once.
 enum HTTPExchange {
     struct Response: Sendable {
         var status: Int
@@ -37,8 +37,8 @@ enum HTTPExchange {
     /// - throws: ``Failure``, or ``JobQueue/JobCancelled`` when the token fired.
     static func send(
         url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double, token: CancellationToken
-    ) throws -> Response {
-        try blocking(token: token) {
+    ) async throws -> Response {
+        try await cancellable(token: token) {
             let response = try await execute(url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
             let bytes = try await response.body.collect(upTo: 64 << 20)
             return Response(status: Int(response.status.code), headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
@@ -52,8 +52,8 @@ enum HTTPExchange {
     static func stream(
         url: String, headers: [(String, String)], body: Data, idleSeconds: Double, timeoutSeconds: Double,
         token: CancellationToken, onEvent: @escaping @Sendable (ServerSentEventParser.Event) throws -> Void
-    ) throws -> Response {
-        try blocking(token: token) {
+    ) async throws -> Response {
+        try await cancellable(token: token) {
             let response = try await execute(url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
             let status = Int(response.status.code)
             guard (200..<300).contains(status) else {
@@ -61,7 +61,7 @@ enum HTTPExchange {
                 return Response(status: status, headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
             }
             let activity = LastActivity()
-            let reader = Task {
+            let reader = Task(executorPreference: currentExecutor()) {
                 var parser = ServerSentEventParser()
                 for try await buffer in response.body {
                     activity.touch()
@@ -100,33 +100,29 @@ enum HTTPExchange {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        return try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+        return try await ProviderHTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+    }
+
+    /// The calling task's preferred executor (a worker pool's threads), for the tasks it starts:
+    /// they then never wait on Swift's cooperative threads either.
+    private static func currentExecutor() -> (any TaskExecutor)? {
+        withUnsafeCurrentTask { $0?.unownedTaskExecutor?.asTaskExecutor() }
     }
 
     private static func headers(of response: HTTPClientResponse) -> [(name: String, value: String)] {
         response.headers.map { ($0.name, $0.value) }
     }
 
-    /// Runs async work from a worker thread and waits for it; the token cancels it.
-    private static func blocking<T: Sendable>(
+    /// Runs the request as a task of its own, which the token cancels (as does cancelling the caller's task).
+    private static func cancellable<T: Sendable>(
         token: CancellationToken, _ operation: @escaping @Sendable () async throws -> T,
         mapTimeout: @escaping @Sendable () -> Failure
-    ) throws -> T {
-        let outcome = Locked<Result<T, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let task = Task {
-            do {
-                let value = try await operation()
-                outcome.update { $0 = .success(value) }
-            } catch {
-                outcome.update { $0 = .failure(error) }
-            }
-            done.signal()
-        }
+    ) async throws -> T {
+        let task = Task(executorPreference: currentExecutor()) { try await operation() }
         let key = token.onCancel { _ in task.cancel() }
-        done.wait()
+        let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
         token.removeCallback(key)
-        switch outcome.current ?? .failure(CancellationError()) {
+        switch result {
         case .success(let value):
             return value
         case .failure(let error):

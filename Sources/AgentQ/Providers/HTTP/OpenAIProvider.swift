@@ -9,9 +9,9 @@ import JobQueue
 /// malformed chunk, is retried and never taken as an answer.
 ///
 /// ```swift
-/// let response = try OpenAIProvider().respond(to: request, token: token)
+/// let response = try await OpenAIProvider().respond(to: request, token: token, threads: threads)
 /// ```
-public struct OpenAIProvider: ModelProvider {
+public struct OpenAIProvider: AsyncModelProvider {
     var environment: [String: String]
     /// The home's shared rate-limit state (nil: this process paces its calls alone).
     var rateLimits: (any RateLimitStore)?
@@ -21,16 +21,16 @@ public struct OpenAIProvider: ModelProvider {
         self.rateLimits = rateLimits
     }
 
-    public func respond(to request: ModelRequest, token: CancellationToken) throws -> ModelResponse {
+    public func respond(to request: ModelRequest, token: CancellationToken, threads: WorkerThreads) async throws -> ModelResponse {
         let call = ProviderCall(agent: request.agent, family: "openai", environment: environment, rateLimits: rateLimits)
-        let body = Self.body(for: request)
+        let body = try ProviderCall.encode(Self.body(for: request))
         let url = call.baseURL + "/chat/completions"
-        return try call.run(request: request, token: token) { key in
+        return try await call.run(request: request, token: token, threads: threads) { key in
             let headers = [("authorization", "Bearer \(key)")]
             if request.agent.http.stream {
-                return try streamed(call: call, url: url, headers: headers, body: body, request: request, token: token)
+                return try await streamed(call: call, url: url, headers: headers, body: body, request: request, token: token)
             }
-            return try Self.parse(completion: call.requestObject(url: url, headers: headers, body: body, token: token))
+            return try Self.parse(completion: await call.requestObject(url: url, headers: headers, body: body, token: token))
         }
     }
 
@@ -101,12 +101,12 @@ public struct OpenAIProvider: ModelProvider {
     }
 
     private func streamed(
-        call: ProviderCall, url: String, headers: [(String, String)], body: [String: Any], request: ModelRequest,
+        call: ProviderCall, url: String, headers: [(String, String)], body: Data, request: ModelRequest,
         token: CancellationToken
-    ) throws -> ModelResponse {
+    ) async throws -> ModelResponse {
         let state = Locked(Accumulated())
         let onTextDelta = request.onTextDelta
-        let response = try call.exchange(url: url, headers: headers, body: body, token: token) { event in
+        let response = try await call.exchange(url: url, headers: headers, body: body, token: token) { event in
             if event.data == "[DONE]" {
                 state.update { $0.done = true }
                 return

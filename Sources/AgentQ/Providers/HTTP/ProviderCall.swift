@@ -7,7 +7,7 @@ import JobQueue
 ///
 /// ```swift
 /// let call = ProviderCall(agent: agent, family: "openai")
-/// let response = try call.run(token: token) { apiKey in try attemptOnce(apiKey) }
+/// let response = try await call.run(request: request, token: token, threads: threads) { apiKey in try await attemptOnce(apiKey) }
 /// ```
 struct ProviderCall {
     /// Why one attempt failed, classified.
@@ -31,7 +31,9 @@ struct ProviderCall {
     var gate: RateLimitGate { RateLimitGate.forEndpoint(baseURL) }
 
     /// - throws: ``ProviderError`` or ``JobQueue/JobCancelled``.
-    func run(request: ModelRequest, token: CancellationToken, attempt: (String) throws -> ModelResponse) throws -> ModelResponse {
+    func run(
+        request: ModelRequest, token: CancellationToken, threads: WorkerThreads, attempt: (String) async throws -> ModelResponse
+    ) async throws -> ModelResponse {
         var key = environment[keyVariable] ?? ""
         if key.isEmpty && agent.http.apiKeyEnv == nil && Self.isLocal(baseURL) {
             key = "none"   // a local server (Ollama, llama.cpp, LM Studio) usually needs no key
@@ -46,12 +48,12 @@ struct ProviderCall {
         let metrics = ProviderMetrics.forEndpoint(baseURL)
         var number = 1
         while true {
-            try endpointGate.waitForTurn(
+            try await endpointGate.waitForTurn(
                 requestsPerMinute: agent.http.requestsPerMinute, tokensPerMinute: agent.http.tokensPerMinute, shared: rateLimits,
-                token: token)
+                token: token, threads: threads)
             metrics.requests.increment()
             do {
-                var response = try attempt(key)
+                var response = try await attempt(key)
                 // Only a tpm budget reads token counts, so only then are they written for other processes.
                 endpointGate.record(
                     tokens: response.usage.totalTokens, shared: agent.http.tokensPerMinute == nil ? nil : rateLimits)
@@ -76,7 +78,7 @@ struct ProviderCall {
                 }
                 request.onRestart?()
                 metrics.retries.increment()
-                try token.sleep(milliseconds: delay)
+                try await token.sleep(milliseconds: delay)
                 number += 1
             }
         }
@@ -169,15 +171,20 @@ struct ProviderCall {
         return text.replacingOccurrences(of: key, with: "[redacted]")
     }
 
+    /// The request JSON as sent.
+    static func encode(_ body: [String: Any]) throws -> Data {
+        try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
+    }
+
     var timeoutSeconds: Double { agent.http.timeoutSeconds ?? 600 }
     var idleSeconds: Double { agent.http.streamIdleTimeoutSeconds ?? 60 }
 
     /// Sends one non-streamed JSON request and returns the answer's JSON object.
     /// - throws: ``AttemptFailure`` for an HTTP error or an answer that is not a JSON object.
-    func requestObject(url: String, headers: [(String, String)], body: [String: Any], token: CancellationToken) throws
+    func requestObject(url: String, headers: [(String, String)], body: Data, token: CancellationToken) async throws
         -> [String: Any]
     {
-        let response = try exchange(url: url, headers: headers, body: body, token: token, onEvent: nil)
+        let response = try await exchange(url: url, headers: headers, body: body, token: token, onEvent: nil)
         guard (200..<300).contains(response.status) else {
             throw failure(status: response.status, headers: response.headers, body: response.body)
         }
@@ -189,18 +196,17 @@ struct ProviderCall {
 
     /// Sends one JSON request, streamed or not, mapping transport errors to attempt failures.
     func exchange(
-        url: String, headers: [(String, String)], body: [String: Any], token: CancellationToken,
+        url: String, headers: [(String, String)], body data: Data, token: CancellationToken,
         onEvent: (@Sendable (ServerSentEventParser.Event) throws -> Void)?
-    ) throws -> HTTPExchange.Response {
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
+    ) async throws -> HTTPExchange.Response {
         let allHeaders = headers + [("content-type", "application/json"), ("accept", onEvent == nil ? "application/json" : "text/event-stream")]
         do {
             if let onEvent {
-                return try HTTPExchange.stream(
+                return try await HTTPExchange.stream(
                     url: url, headers: allHeaders, body: data, idleSeconds: idleSeconds, timeoutSeconds: timeoutSeconds,
                     token: token, onEvent: onEvent)
             }
-            return try HTTPExchange.send(url: url, headers: allHeaders, body: data, timeoutSeconds: timeoutSeconds, token: token)
+            return try await HTTPExchange.send(url: url, headers: allHeaders, body: data, timeoutSeconds: timeoutSeconds, token: token)
         } catch let cancelled as JobCancelled {
             throw cancelled
         } catch {

@@ -14,7 +14,7 @@ import JobQueue
 ///
 /// ```swift
 /// let gate = RateLimitGate.forEndpoint("https://api.openai.com/v1")
-/// try gate.waitForTurn(requestsPerMinute: 500, tokensPerMinute: nil, shared: limits, token: token)
+/// try await gate.waitForTurn(requestsPerMinute: 500, tokensPerMinute: nil, shared: limits, token: token, threads: threads)
 /// gate.close(forMilliseconds: 2000, shared: limits)
 /// ```
 public final class RateLimitGate: @unchecked Sendable {
@@ -77,38 +77,34 @@ public final class RateLimitGate: @unchecked Sendable {
     }
 
     /// Waits until the gate is open and the minute's budgets allow one more call, then counts it.
+    /// The wait holds no thread; the shared store is asked on `threads`.
     /// - throws: ``JobQueue/JobCancelled`` when `token` fires while waiting.
     public func waitForTurn(
-        requestsPerMinute: Int?, tokensPerMinute: Int?, shared: (any RateLimitStore)? = nil, token: CancellationToken
-    ) throws {
+        requestsPerMinute: Int?, tokensPerMinute: Int?, shared: (any RateLimitStore)? = nil, token: CancellationToken,
+        threads: WorkerThreads
+    ) async throws {
+        let endpoint = self.endpoint
         while true {
             let wait = localWait(requestsPerMinute: requestsPerMinute, tokensPerMinute: tokensPerMinute, countIfOpen: shared == nil)
             if wait > 0 {
-                try token.sleep(milliseconds: Int64((wait * 1000).rounded(.up)))
+                try await token.sleep(milliseconds: Int64((wait * 1000).rounded(.up)))
                 continue
             }
             guard let shared else { return }
             let now = Timestamp.now
-            let later: Timestamp?
-            do {
+            // The store is out of reach: this process's own pacing has to do.
+            let later: Timestamp? = try? await threads.perform {
                 if requestsPerMinute != nil || tokensPerMinute != nil {
-                    later = try shared.reserveCall(
+                    return try shared.reserveCall(
                         endpoint: endpoint, requestsPerMinute: requestsPerMinute, tokensPerMinute: tokensPerMinute, now: now)
-                } else {
-                    later = try shared.closedUntil(endpoint: endpoint, now: now)
                 }
-            } catch {
-                later = nil   // the store is out of reach: this process's own pacing has to do
+                return try shared.closedUntil(endpoint: endpoint, now: now)
             }
             if let later, later > now {
-                lock.lock()
-                sharedWaitUntil = max(sharedWaitUntil, later.date)
-                lock.unlock()
+                lock.withLock { sharedWaitUntil = max(sharedWaitUntil, later.date) }
                 continue
             }
-            lock.lock()
-            requestTimes.append(Date())
-            lock.unlock()
+            if requestsPerMinute != nil { lock.withLock { requestTimes.append(Date()) } }
             return
         }
     }
@@ -129,7 +125,8 @@ public final class RateLimitGate: @unchecked Sendable {
             until = max(until, oldest.at.addingTimeInterval(60))
         }
         guard until <= now else { return until.timeIntervalSince(now) }
-        if countIfOpen { requestTimes.append(now) }
+        // Only an rpm budget reads these: kept without one, they grew by every call of the minute.
+        if countIfOpen && requestsPerMinute != nil { requestTimes.append(now) }
         return 0
     }
 

@@ -1,0 +1,90 @@
+import AgentQTesting
+import Foundation
+import JobQueue
+import Testing
+
+/// A handler that sleeps on its token without a thread, counting how many run at once.
+private struct SleepingHandler: AsyncJobHandler {
+    let milliseconds: Int64
+    let inFlight: InFlightCounter
+
+    func run(_ job: Job, token: CancellationToken, threads: WorkerThreads) async throws -> String {
+        inFlight.enter()
+        defer { inFlight.leave() }
+        try await token.sleep(milliseconds: milliseconds)
+        // Blocking work goes to the pool's threads, and comes back.
+        let echoed = try await threads.perform { job.input }
+        return #"{"input":"\#(echoed)"}"#
+    }
+}
+
+@Suite("Asynchronous job handlers")
+struct AsyncJobHandlerTests {
+    @Test("concurrency is the number of jobs in flight, on a few threads", arguments: StoreDriver.allCases)
+    func concurrencyIsJobsInFlight(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
+        defer { test.remove() }
+        let ids = try enqueue(test.store, (0..<3000).map { NewJob(handler: "sleep", input: "job-\($0)") })
+        let inFlight = InFlightCounter()
+        let sink = CollectingSink()
+        var options = fastOptions(mode: .drain)
+        options.concurrency = 1500
+        options.threads = 3
+        let summary = try WorkerPool(
+            store: test.store, handler: SleepingHandler(milliseconds: 800, inFlight: inFlight), sink: sink, options: options
+        ).run()
+        #expect(summary.succeeded == 3000)
+        // Exactly the concurrency: never more, and the whole of it at once.
+        #expect(inFlight.most == 1500)
+        #expect(sink.deliveredIDs == Set(ids))
+        #expect(try job(test.store, ids[17]).output == #"{"input":"job-17"}"#)
+    }
+
+    @Test("a running asynchronous job is cancelled through its token", arguments: StoreDriver.allCases)
+    func cancelReachesASleepingJob(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
+        defer { test.remove() }
+        let ids = try enqueue(test.store, [NewJob(handler: "sleep", input: "x")])
+        let inFlight = InFlightCounter()
+        let pool = WorkerPool(
+            store: test.store, handler: SleepingHandler(milliseconds: 600_000, inFlight: inFlight), sink: CollectingSink(),
+            options: fastOptions(mode: .drain))
+        let run = BackgroundRun(pool)
+        #expect(eventually(within: 10) { inFlight.most == 1 })
+        _ = try test.store.cancel(.ids(ids), now: .now)
+        let summary = try #require(run.wait(seconds: 20), "the pool did not stop").get()
+        #expect(summary.cancelled == 1)
+        #expect(try job(test.store, ids[0]).status == .cancelled)
+    }
+
+    @Test("an asynchronous sleep ends early when the token fires or the task is cancelled")
+    func asyncSleepEndsEarly() async throws {
+        let token = CancellationToken()
+        let started = Date()
+        let sleeper = Task { try await token.sleep(milliseconds: 600_000) }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        token.cancel()
+        await #expect(throws: JobCancelled.self) { try await sleeper.value }
+        #expect(Date().timeIntervalSince(started) < 60)
+
+        let other = CancellationToken()
+        let cancelledTask = Task { try await other.sleep(milliseconds: 600_000) }
+        cancelledTask.cancel()
+        await #expect(throws: JobCancelled.self) { try await cancelledTask.value }
+        #expect(!other.isCancelled)
+        // A sleep that runs its course returns normally.
+        try await CancellationToken().sleep(milliseconds: 10)
+    }
+
+    @Test("the synchronous form of an asynchronous handler works from a plain thread")
+    func synchronousBridge() throws {
+        let handler = SleepingHandler(milliseconds: 1, inFlight: InFlightCounter())
+        let job = try #require(try { () throws -> Job? in
+            let test = try TestStore(.sqlite)
+            defer { test.remove() }
+            _ = try enqueue(test.store, [NewJob(handler: "sleep", input: "bridged")])
+            return try claim(test.store, limit: 1).first
+        }())
+        #expect(try handler.run(job, token: CancellationToken()) == #"{"input":"bridged"}"#)
+    }
+}
