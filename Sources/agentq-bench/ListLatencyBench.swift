@@ -137,6 +137,7 @@ struct ListLatencyBench {
                 }
             }
         }
+        try queue.sqliteDatabase!.write { db, _ in try SQLiteJobStore.recountBatchJobs(db) }   // statuses changed by hand
         // Sessions, as SQL: the library would run a turn for each.
         let now = Timestamp.now.milliseconds
         try queue.sqliteDatabase!.write { db, _ in

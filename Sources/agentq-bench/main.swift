@@ -18,6 +18,9 @@ struct Bench {
     var drainOnly = false
     /// `--postgres-only`: just the PostgreSQL figures next to SQLite's (section 6).
     var postgresOnly = false
+    /// `--engine-only`: just the engine figures with adaptive prefetch (section 2, the goal's
+    /// figure), with the load average.
+    var engineOnly = false
     /// `--in-flight-only`: just the jobs in flight with a one-second model (section 7).
     var inFlightOnly = false
     /// `--submit-only`: just the million-line `agentq submit` (end of section 2).
@@ -39,6 +42,7 @@ struct Bench {
             case "--lists-only": bench.listsOnly = true
             case "--drain-only": bench.drainOnly = true
             case "--postgres-only": bench.postgresOnly = true
+            case "--engine-only": bench.engineOnly = true
             case "--in-flight-only": bench.inFlightOnly = true
             case "--submit-only": bench.submitOnly = true
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
@@ -231,7 +235,7 @@ if bench.submitOnly, let binary = bench.agentqBinary {
 }
 
 // 1. Bulk submit: parse + validate + insert a 100k-line file in one transaction.
-do {
+if !bench.engineOnly {
     let data = bulkFile(lines: bench.submitLines)
     var entries = 0
     let parseElapsed = seconds { entries = BulkFileParser.parse(data, source: "bench.jsonl").count }
@@ -258,7 +262,7 @@ do {
 
 // 2. Engine: claim + complete with an instant handler and no result files.
 for workers in [1, 4, 16] {
-    for prefetch in [0, nil] as [Int?] {
+    for prefetch in (bench.engineOnly ? [nil] : [0, nil]) as [Int?] {
         let home = try freshHome()
         let queue = try AgentQueue(home: home)
         _ = try queue.store.enqueue(batch: NewBatch(source: "bench")) { inserter in
@@ -273,6 +277,10 @@ for workers in [1, 4, 16] {
         print("engine \(String(workers).padding(toLength: 2, withPad: " ", startingAt: 0)) workers, prefetch \(prefetchText.padding(toLength: 4, withPad: " ", startingAt: 0)): \(summary.succeeded) jobs in \(String(format: "%.3f", elapsed)) s = \(rate(summary.succeeded, elapsed)) jobs/s")
         try? FileManager.default.removeItem(at: home.root)
     }
+}
+if bench.engineOnly {
+    print("load average \(loadAverage())")
+    exit(0)
 }
 
 // 2. Speed at scale: run_at lines against plain ones, a million lines' peak memory, pickup latency.
@@ -366,6 +374,7 @@ do {
         try db.execute(
             sql: "UPDATE jobs SET status = 'succeeded', attempts = 1, output = '{}', finished_at = ?, delivery_pending = 0",
             arguments: [Timestamp.now.milliseconds - 86_400_000])
+        try SQLiteJobStore.recountBatchJobs(db)   // statuses changed by hand
     }
     _ = try queue.store.enqueue(batch: nil) { inserter in
         for index in 0..<100_000 { try inserter.insert(NewJob(handler: "echo", input: "live \(index)")) }

@@ -160,7 +160,9 @@ struct BatchCountsTests {
         let home = AgentQHome(root: directory.url)
         try home.prepare()
         // The schema as the previous version left it, with jobs in every status.
-        let newer: Set<String> = ["jobqueue-5-batch-counts", "jobqueue-6-unsuccessful-index", "agentq-batch-usage-totals"]
+        let newer: Set<String> = [
+            "jobqueue-5-batch-counts", "jobqueue-6-unsuccessful-index", "agentq-batch-usage-totals", "jobqueue-7-batch-counts-by-writers",
+        ]
         let older = AgentQueue.migrations.filter { !newer.contains($0.name) }
         #expect(older.count == AgentQueue.migrations.count - newer.count)
         let batchIDs = ["bat_old1", "bat_old2"]
@@ -185,7 +187,7 @@ struct BatchCountsTests {
         let queue = try AgentQueue(home: home)
         try Self.expectAgreement(queue, batchIDs, "migrated")
         #expect(try queue.store.counts(batchID: "bat_old1").total == 300)
-        // And the triggers run from there.
+        // And the counting runs from there.
         let claimed = try queue.store.exchange(ExchangeRequest(workerID: "w", now: .now, claimLimit: 1000)).claimed
         _ = try queue.store.exchange(ExchangeRequest(workerID: "w", now: .now, outcomes: claimed.map {
             JobOutcome(job: $0, resolution: .succeeded(output: Self.output(2)))

@@ -4,15 +4,21 @@ import GRDB
 /// instead of counting a million.
 ///
 /// The counters live in `batch_job_counts`, one row per batch and *class*: `unfinished`
-/// (queued or running), `succeeded`, `failed`, `cancelled`. Triggers move a job between
-/// classes in the same transaction as the change, whichever process or statement made it, so
-/// the counts can never disagree with the rows. A claim (queued → running) stays inside
-/// `unfinished` and costs its trigger nothing but the WHEN test; the running jobs of a batch
-/// are counted from the small `jobs_running` index when read.
+/// (queued or running), `succeeded`, `failed`, `cancelled`, changed in the same transaction as
+/// the jobs, so the counts never disagree with the rows. The running jobs of a batch are
+/// counted from the small `jobs_running` index when read; a claim (queued → running) stays
+/// inside `unfinished` and costs nothing.
 ///
-/// Staged jobs (a bulk submission still loading) are counted by nobody: they are not counted
-/// on insert, and ``makeLive(batchID:)`` adds each chunk it makes queued with one statement
-/// rather than a trigger per row, which would add a second to a million-line submission.
+/// - Inserts and deletes (submit, prune) are counted by triggers, whichever process or
+///   statement makes them.
+/// - Status changes are counted by the statement's own code (``BatchCountChanges``): a
+///   worker's round trip, a cancel, a retry, a rescue each write one counter row per batch and
+///   class they changed. An UPDATE trigger did this until `jobqueue-7`; it fired once per job
+///   row, a fifth of the engine's time. Every status change the store makes goes through this
+///   file's callers; a status changed by hand with plain SQL (the sqlite3 shell) is not
+///   counted until ``recountBatchJobs(_:)`` runs.
+/// - Staged jobs (a bulk submission still loading) are counted by nobody: they are not counted
+///   on insert, and ``makeLive(batchID:)`` adds each chunk it makes queued with one statement.
 ///
 /// ```swift
 /// let counts = try store.counts(batchID: "bat_…")   // a few rows, whatever the batch's size
@@ -64,6 +70,32 @@ extension SQLiteJobStore {
             DELETE FROM batch_job_counts WHERE batch_id = old.id;
         END;
         """)
+
+    /// Drops the per-row UPDATE trigger: the statements that change a job's status count the
+    /// change themselves, once per batch and class per transaction (see ``BatchCountChanges``).
+    static let batchCountsByWritersMigration = SQLiteMigration("jobqueue-7-batch-counts-by-writers", sql: """
+        DROP TRIGGER batch_job_counts_update;
+        """)
+
+    /// Counts every batch's jobs again from the rows (one scan): after statuses were changed
+    /// with plain SQL, which the counters do not see.
+    ///
+    /// ```swift
+    /// try database.write { db, _ in
+    ///     try db.execute(sql: "UPDATE jobs SET status = 'succeeded' WHERE …")
+    ///     try SQLiteJobStore.recountBatchJobs(db)
+    /// }
+    /// ```
+    /// - throws: a GRDB error.
+    public static func recountBatchJobs(_ db: Database) throws {
+        try db.execute(sql: """
+            DELETE FROM batch_job_counts;
+            INSERT INTO batch_job_counts (batch_id, class, jobs)
+                SELECT batch_id, \(countedClass("status")), COUNT(*) FROM jobs
+                WHERE batch_id IS NOT NULL AND status != 'staged'
+                GROUP BY 1, 2;
+            """)
+    }
 
     /// `jobs list --status failed|cancelled`, newest first, without walking the whole table:
     /// those jobs are few, so the index costs almost nothing to keep (a claim or a success

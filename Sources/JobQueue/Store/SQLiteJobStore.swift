@@ -103,6 +103,7 @@ public final class SQLiteJobStore: JobStore {
             """),
         batchCountsMigration,
         listIndexMigration,
+        batchCountsByWritersMigration,
     ]
 
     static let columns = """
@@ -322,8 +323,9 @@ public final class SQLiteJobStore: JobStore {
         try write { db, waited in
             var finished: [Job] = []
             var refused: Set<Int64> = []
+            var counts = BatchCountChanges()
             for outcome in request.outcomes {
-                switch try apply(outcome, workerID: request.workerID, now: request.now, db: db) {
+                switch try apply(outcome, workerID: request.workerID, now: request.now, counts: &counts, db: db) {
                 case .applied(let job?): finished.append(job)
                 case .applied(nil): break
                 case .refused:
@@ -334,6 +336,7 @@ public final class SQLiteJobStore: JobStore {
                     }
                 }
             }
+            try counts.write(db)
             if !request.delivered.isEmpty {
                 // Only the state that was delivered: a newer one (retried and finished again) stays pending.
                 let statement = try db.cachedStatement(
@@ -395,14 +398,16 @@ public final class SQLiteJobStore: JobStore {
     }
 
     /// Applies one outcome if the job is still this worker's.
-    private func apply(_ outcome: JobOutcome, workerID: String, now: Timestamp, db: Database) throws -> Application {
+    private func apply(
+        _ outcome: JobOutcome, workerID: String, now: Timestamp, counts: inout BatchCountChanges, db: Database
+    ) throws -> Application {
         let seq = outcome.job.seq
         if let finished = outcome.finishedJob {
             // The end state is known here, so a plain UPDATE does (no RETURNING to decode).
             let statement = try db.cachedStatement(sql: """
                 UPDATE jobs SET status = ?1, output = ?2, error_type = ?3, error_message = ?4, finished_at = ?5,
                     worker_id = NULL, lease_until = NULL, delivery_pending = ?6, version = version + 1
-                WHERE seq = ?7 AND status = 'running' AND worker_id = ?8
+                WHERE seq = ?7 AND status = 'running' AND worker_id = ?8 AND batch_id IS ?9
                 """)
             statement.bind(1, finished.status.rawValue)
             statement.bind(2, finished.output)
@@ -412,7 +417,10 @@ public final class SQLiteJobStore: JobStore {
             statement.bind(6, outcome.delivered ? 0 : 1)
             statement.bind(7, seq)
             statement.bind(8, workerID)
+            // The batch counted below is the row's own: a job not as it was claimed is refused.
+            statement.bind(9, outcome.job.batchID)
             guard try statement.stepToCompletion(db) == 1 else { return .refused }   // lease lost: not ours now
+            counts.move(batchID: outcome.job.batchID, from: .running, to: finished.status)
             if let error = finished.error {
                 try recordAttemptError(seq: seq, attempt: finished.attempts, error: error, now: now, db: db)
             }
@@ -455,6 +463,7 @@ public final class SQLiteJobStore: JobStore {
         }
         guard let row else { return .refused }   // the lease was lost: another worker owns the job now
         let job = Self.job(from: row)
+        counts.move(batchID: job.batchID, from: .running, to: job.status)
         if let recordedError {
             try recordAttemptError(seq: seq, attempt: job.attempts, error: recordedError, now: now, db: db)
         }
@@ -496,12 +505,15 @@ public final class SQLiteJobStore: JobStore {
                     delivery_pending = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN 1 ELSE 0 END,
                     run_at = ?1, worker_id = NULL, lease_until = NULL, version = version + 1
                 WHERE status = 'running' AND lease_until < ?1
-                RETURNING seq, attempts, error_type, error_message
+                RETURNING seq, attempts, error_type, error_message, batch_id, status
                 """, arguments: [now.milliseconds, message])
+            var counts = BatchCountChanges()
             for row in rows {
+                counts.move(batchID: row[4], from: .running, to: JobStatus(rawValue: row[5]) ?? .failed)
                 try recordAttemptError(
                     seq: row[0], attempt: row[1], error: JobError(type: row[2], message: row[3]), now: now, db: db)
             }
+            try counts.write(db)
             return rows.count
         }
     }
@@ -560,14 +572,16 @@ public final class SQLiteJobStore: JobStore {
                     error_message = 'cancelled while queued', delivery_pending = 1, version = version + 1
                 """
             let requestRunning = "UPDATE jobs SET cancel_requested = 1"
+            var counts = BatchCountChanges()
             switch selector {
             case .ids(let ids):
                 var outcomes: [CancelOutcome] = []
                 for id in ids {
-                    if try Row.fetchOne(
-                        db, sql: "\(cancelQueued) WHERE id = ?2 AND status = 'queued' RETURNING seq",
-                        arguments: [now.milliseconds, id]) != nil
+                    if let row = try Row.fetchOne(
+                        db, sql: "\(cancelQueued) WHERE id = ?2 AND status = 'queued' RETURNING batch_id",
+                        arguments: [now.milliseconds, id])
                     {
+                        counts.move(batchID: row[0], from: .queued, to: .cancelled)
                         outcomes.append(CancelOutcome(id: id, effect: .cancelled, status: .cancelled))
                     } else if try Row.fetchOne(
                         db, sql: "\(requestRunning) WHERE id = ? AND status = 'running' RETURNING seq", arguments: [id]
@@ -583,15 +597,24 @@ public final class SQLiteJobStore: JobStore {
                         outcomes.append(CancelOutcome(id: id, effect: .notFound, status: nil))
                     }
                 }
+                try counts.write(db)
                 return outcomes
             case .batch(let value), .lane(let value):
                 let column: String
                 if case .batch = selector { column = "batch_id" } else { column = "lane" }
                 let statusFilter = column == "lane" ? "status IN ('queued', 'running')" : "1"
-                let cancelled = try String.fetchAll(
+                // Staged jobs (of a batch still going live) were never counted:
+                // only the queued ones leave `unfinished`.
+                let staged = column == "lane" ? 0 : try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM jobs WHERE batch_id = ? AND status = 'staged'", arguments: [value]) ?? 0
+                let cancelledRows = try Row.fetchAll(
                     // Staged jobs too: those of a batch still going live.
-                    db, sql: "\(cancelQueued) WHERE \(column) = ?2 AND status IN ('queued', 'staged') AND \(statusFilter) RETURNING id",
+                    db, sql: "\(cancelQueued) WHERE \(column) = ?2 AND status IN ('queued', 'staged') AND \(statusFilter) RETURNING id, batch_id",
                     arguments: [now.milliseconds, value])
+                for row in cancelledRows { counts.move(batchID: row[1], from: .queued, to: .cancelled) }
+                counts.add(staged, batchID: value, status: .queued)
+                try counts.write(db)
+                let cancelled = cancelledRows.map { $0[0] as String }
                 let requested = try String.fetchAll(
                     db, sql: "\(requestRunning) WHERE \(column) = ? AND status = 'running' AND \(statusFilter) RETURNING id",
                     arguments: [value])
@@ -627,8 +650,13 @@ public final class SQLiteJobStore: JobStore {
 
     private func retryCommitted(ids: [String], now: Timestamp) throws -> [RetryOutcome] {
         try write { db in
-            try ids.map { id in
-                if try Row.fetchOne(db, sql: """
+            var counts = BatchCountChanges()
+            let outcomes = try ids.map { id in
+                // The status it leaves, for the batch counts (RETURNING sees only the new one).
+                guard let current = try Row.fetchOne(db, sql: "SELECT status, batch_id FROM jobs WHERE id = ?", arguments: [id])
+                else { return RetryOutcome(id: id, effect: .notFound, status: nil) }
+                let status = JobStatus(rawValue: current[0])
+                try db.execute(sql: """
                     UPDATE jobs SET status = 'queued', run_at = ?, output = NULL, error_type = NULL,
                         error_message = NULL, cancel_requested = 0, started_at = NULL, finished_at = NULL,
                         delivery_pending = 0, version = version + 1,
@@ -637,16 +665,13 @@ public final class SQLiteJobStore: JobStore {
                         max_attempts = attempts + COALESCE(attempt_budget, max_attempts),
                         attempt_budget = COALESCE(attempt_budget, max_attempts)
                     WHERE id = ? AND status IN ('failed', 'cancelled')
-                    RETURNING seq
-                    """, arguments: [now.milliseconds, id]) != nil
-                {
-                    return RetryOutcome(id: id, effect: .requeued, status: .queued)
-                }
-                if let status = try String.fetchOne(db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id]) {
-                    return RetryOutcome(id: id, effect: .notRetryable, status: JobStatus(rawValue: status))
-                }
-                return RetryOutcome(id: id, effect: .notFound, status: nil)
+                    """, arguments: [now.milliseconds, id])
+                guard db.changesCount == 1 else { return RetryOutcome(id: id, effect: .notRetryable, status: status) }
+                counts.move(batchID: current[1], from: status, to: .queued)
+                return RetryOutcome(id: id, effect: .requeued, status: .queued)
             }
+            try counts.write(db)
+            return outcomes
         }
     }
 
