@@ -32,15 +32,31 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
     /// job was delivered, from the thread that delivered the group.
     public func deliver(_ item: Item, job: Job, done: @escaping @Sendable (Item, Bool) -> Void) {
         lock.lock()
-        waiting.append((item, job, done))
         if delivering {
+            waiting.append((item, job, done))
             lock.unlock()
             return
         }
         delivering = true
+        lock.unlock()
+        // Nothing under way: this job goes alone, at once, with no gathering.
+        var delivered = true
+        do {
+            try sink.deliver([job])
+        } catch {
+            delivered = false
+            log("could not deliver job \(job.id), will try again after it commits: \(error)")
+        }
+        done(item, delivered)
+        lock.lock()
         while !waiting.isEmpty {
-            let group = Array(waiting.prefix(maxGroup))
-            waiting.removeFirst(group.count)
+            var group: [(item: Item, job: Job, done: @Sendable (Item, Bool) -> Void)] = []
+            if waiting.count <= maxGroup {
+                swap(&group, &waiting)
+            } else {
+                group = Array(waiting.prefix(maxGroup))
+                waiting.removeFirst(maxGroup)
+            }
             lock.unlock()
             var delivered = true
             do {

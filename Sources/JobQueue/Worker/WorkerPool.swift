@@ -169,11 +169,8 @@ public final class WorkerPool: @unchecked Sendable {
         let nanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
         let elapsed = Double(nanoseconds) / 1e6
         QueueMetrics.jobDuration(for: outcome.resolution).recordNanoseconds(Int64(truncatingIfNeeded: nanoseconds))
-        workerCondition.lock()
-        averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
-        workerCondition.unlock()
         guard !store.deliversAfterCommit, let finished = outcome.finishedJob else {
-            report(outcome)
+            report(outcome, elapsed: elapsed)
             return
         }
         // Delivered before the commit, in groups: jobs that finish together share the sink's
@@ -182,13 +179,15 @@ public final class WorkerPool: @unchecked Sendable {
         deliveries.deliver(outcome, job: finished) { [self] outcome, delivered in
             var outcome = outcome
             outcome.delivered = delivered
-            report(outcome)
+            report(outcome, elapsed: elapsed)
         }
     }
 
-    /// Hands a finished attempt to the coordinator for the next round trip.
-    private func report(_ outcome: JobOutcome) {
+    /// Hands a finished attempt to the coordinator for the next round trip, and counts how long
+    /// it took in the average the prefetch follows.
+    private func report(_ outcome: JobOutcome, elapsed: Double) {
         workerCondition.lock()
+        averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
         outcomes.append(outcome)
         workerCondition.unlock()
         coordinatorWake.signal()
