@@ -31,9 +31,13 @@ struct StreamCancellationTests {
         return try condition()
     }
 
-    /// Deadlines are generous: these tests share two cooperative threads with the whole
-    /// suite, and a task may wait a while before it first runs on a loaded machine.
+    /// Deadlines are generous: the machine may be loaded.
     static let deadline: Double = 90
+
+    /// Threads of these tests' own: the tests and the tasks they start run here, not on Swift's
+    /// two cooperative threads, which the suite's blocking tests can hold for minutes (a clean
+    /// CI run once starved the consuming task past the deadline before it had sent its turn).
+    static let executor = WorkerThreads(count: 2, label: "test.stream-cancellation")
 
     /// Waits until the turn's job has ended, which must be `cancelled` (uncancelled, it would
     /// take 120 s).
@@ -45,38 +49,44 @@ struct StreamCancellationTests {
 
     @Test("cancelling the task that consumes runStream cancels the turn's job")
     func cancellingTheConsumerCancelsTheJob() async throws {
-        let (test, session) = try Self.slowSession()
-        defer { test.remove() }
-        let consumer = Task {
-            for try await _ in session.runStream("take your time") {}
+        try await withTaskExecutorPreference(Self.executor) {
+            let (test, session) = try Self.slowSession()
+            defer { test.remove() }
+            let consumer = Task(executorPreference: Self.executor) {
+                for try await _ in session.runStream("take your time") {}
+            }
+            try #require(try await Self.eventually(within: Self.deadline) { try Self.turnJob(test, session)?.status == .running })
+            consumer.cancel()
+            try await Self.expectCancelled(test, session)
+            _ = await consumer.result
         }
-        try #require(try await Self.eventually(within: Self.deadline) { try Self.turnJob(test, session)?.status == .running })
-        consumer.cancel()
-        try await Self.expectCancelled(test, session)
-        _ = await consumer.result
     }
 
     @Test("dropping the stream without reading it cancels the turn's job")
     func droppingTheStreamCancelsTheJob() async throws {
-        let (test, session) = try Self.slowSession()
-        defer { test.remove() }
-        do {
-            let stream = session.runStream("nobody listens")
-            _ = stream
+        try await withTaskExecutorPreference(Self.executor) {
+            let (test, session) = try Self.slowSession()
+            defer { test.remove() }
+            do {
+                let stream = session.runStream("nobody listens")
+                _ = stream
+            }
+            try #require(try await Self.eventually(within: Self.deadline) { try Self.turnJob(test, session) != nil })
+            try await Self.expectCancelled(test, session)
         }
-        try #require(try await Self.eventually(within: Self.deadline) { try Self.turnJob(test, session) != nil })
-        try await Self.expectCancelled(test, session)
     }
 
     @Test("cancelling the task awaiting run cancels the turn and throws CancellationError")
     func cancellingRunCancelsTheJob() async throws {
-        let (test, session) = try Self.slowSession()
-        defer { test.remove() }
-        let caller = Task { try await session.run("take your time") }
-        try #require(try await Self.eventually(within: Self.deadline) { try Self.turnJob(test, session)?.status == .running })
-        caller.cancel()
-        try await Self.expectCancelled(test, session)
-        let result = await caller.result
-        #expect(throws: CancellationError.self) { try result.get() }
+        try await withTaskExecutorPreference(Self.executor) {
+            let (test, session) = try Self.slowSession()
+            defer { test.remove() }
+            let caller = Task(executorPreference: Self.executor) { try await session.run("take your time") }
+            try #require(try await Self.eventually(within: Self.deadline) { try Self.turnJob(test, session)?.status == .running })
+            caller.cancel()
+            try await Self.expectCancelled(test, session)
+            let result = await caller.result
+            #expect(throws: CancellationError.self) { try result.get() }
+        }
     }
 }
