@@ -55,9 +55,10 @@ public struct ResultWriter: FinishedJobSink {
         defer { for entry in staged.dropFirst(renamed) { unlink(entry.temporaryPath) } }
         for job in jobs {
             let finalPath = directory.path + "/" + job.id + ".json"
+            let bytes = Self.document(job)
             let temporary: String? = try lock.withLock(key: job.id) {
                 if let onDisk = Self.version(ofFileAt: finalPath), onDisk > job.version { return nil }
-                return try writeTemporary(job, synced: false)
+                return try writeTemporary(job, bytes: bytes, synced: false)
             }
             if let temporary { staged.append(Staged(job: job, temporaryPath: temporary, finalPath: finalPath)) }
         }
@@ -111,11 +112,10 @@ public struct ResultWriter: FinishedJobSink {
     /// - returns: whether the file was written (false: a newer state was already there).
     private func write(_ job: Job, lock: ResultFileLock) throws -> Bool {
         let finalPath = directory.path + "/" + job.id + ".json"
-        var bytes = Array(ResultDocument.json(for: job).utf8)
-        bytes.append(0x0A)
+        let bytes = Self.document(job)
         return try lock.withLock(key: job.id) {
             if let onDisk = Self.version(ofFileAt: finalPath), onDisk > job.version { return false }
-            let temporaryPath = try writeTemporary(job, synced: true)
+            let temporaryPath = try writeTemporary(job, bytes: bytes, synced: true)
             guard rename(temporaryPath, finalPath) == 0 else {
                 let error = ioError("cannot move the result into \(finalPath)")
                 unlink(temporaryPath)
@@ -125,36 +125,41 @@ public struct ResultWriter: FinishedJobSink {
         }
     }
 
+    /// The file's bytes, made before taking the job's lock so the lock is held only for the I/O.
+    private static func document(_ job: Job) -> [UInt8] {
+        var bytes = Array(ResultDocument.json(for: job).utf8)
+        bytes.append(0x0A)
+        return bytes
+    }
+
     /// Writes the job's document to a temporary file of its own, fsynced when `synced`.
     /// - returns: the temporary file's path.
-    private func writeTemporary(_ job: Job, synced: Bool) throws -> String {
-            var bytes = Array(ResultDocument.json(for: job).utf8)
-            bytes.append(0x0A)
-            let temporaryPath = directory.path + "/." + job.id + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".tmp"
-            let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw ioError("cannot create \(temporaryPath)") }
-            var written = 0
-            while written < bytes.count {
-                let result = bytes.withUnsafeBytes { buffer in
-                    Foundation.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                }
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    let error = ioError("cannot write \(temporaryPath)")
-                    close(descriptor)
-                    unlink(temporaryPath)
-                    throw error
-                }
-                written += result
+    private func writeTemporary(_ job: Job, bytes: [UInt8], synced: Bool) throws -> String {
+        let temporaryPath = directory.path + "/." + job.id + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".tmp"
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ioError("cannot create \(temporaryPath)") }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                Foundation.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
             }
-            if synced && fsync(descriptor) != 0 {
-                let error = ioError("cannot write \(temporaryPath) to disk")
+            if result < 0 {
+                if errno == EINTR { continue }
+                let error = ioError("cannot write \(temporaryPath)")
                 close(descriptor)
                 unlink(temporaryPath)
                 throw error
             }
+            written += result
+        }
+        if synced && fsync(descriptor) != 0 {
+            let error = ioError("cannot write \(temporaryPath) to disk")
             close(descriptor)
-            return temporaryPath
+            unlink(temporaryPath)
+            throw error
+        }
+        close(descriptor)
+        return temporaryPath
     }
 
     /// The `"version"` a result file ends with, read from its last bytes; nil when there is no

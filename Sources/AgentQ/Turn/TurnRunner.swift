@@ -86,17 +86,21 @@ public final class TurnRunner: AsyncJobHandler, @unchecked Sendable {
             failedForGood = !failure.retryable || job.attempts >= job.maxAttempts
         }
         if prepared.session != nil || prepared.workspace != nil {
-            let (session, workspace, workspaces, sessions) = (prepared.session, prepared.workspace, self.workspaces, self.sessions)
+            let (session, workspace) = (prepared.session, prepared.workspace)
             let status: SessionStatus = failedForGood ? .error : .idle
-            _ = try? await threads.perform {
-                if let session {
-                    _ = try? sessions.setStatus(status, sessionID: session.id, from: [.active])
-                } else if let workspace {
-                    _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces)
-                }
-            }
+            _ = try? await threads.perform { self.release(session: session, workspace: workspace, status: status) }
         }
         return try result.get()
+    }
+
+    /// Ends the turn's hold: the session leaves `active` for `status`, or a job's own workspace
+    /// (no session) is removed.
+    private func release(session: SessionRecord?, workspace: URL?, status: SessionStatus) {
+        if let session {
+            _ = try? sessions.setStatus(status, sessionID: session.id, from: [.active])
+        } else if let workspace {
+            _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces)
+        }
     }
 
     /// Checks the batch's budget, resolves the agent, opens the session and its workspace, and
@@ -114,8 +118,7 @@ public final class TurnRunner: AsyncJobHandler, @unchecked Sendable {
             let transcript = try TurnTranscript(sessionID: session?.id, jobID: job.id, store: session == nil ? nil : sessions)
             return Prepared(agent: agent, provider: provider, tools: tools, session: session, workspace: workspace, transcript: transcript)
         } catch {
-            if let session { _ = try? sessions.setStatus(.idle, sessionID: session.id, from: [.active]) }
-            if session == nil, let workspace { _ = try? ManagedWorkspace.remove(workspace.path, inside: workspaces) }
+            release(session: session, workspace: workspace, status: .idle)
             throw error
         }
     }

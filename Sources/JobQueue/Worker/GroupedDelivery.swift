@@ -19,7 +19,8 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
     public let maxGroup: Int
     private let log: @Sendable (String) -> Void
     private let lock = NSLock()
-    private var waiting: [(item: Item, job: Job, done: @Sendable (Item, Bool) -> Void)] = []
+    private typealias Entry = (item: Item, job: Job, done: @Sendable (Item, Bool) -> Void)
+    private var waiting: [Entry] = []
     private var delivering = false
 
     public init(sink: any FinishedJobSink, maxGroup: Int = 1024, log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -40,17 +41,10 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
         delivering = true
         lock.unlock()
         // Nothing under way: this job goes alone, at once, with no gathering.
-        var delivered = true
-        do {
-            try sink.deliver([job])
-        } catch {
-            delivered = false
-            log("could not deliver job \(job.id), will try again after it commits: \(error)")
-        }
-        done(item, delivered)
+        done(item, send([job]))
         lock.lock()
         while !waiting.isEmpty {
-            var group: [(item: Item, job: Job, done: @Sendable (Item, Bool) -> Void)] = []
+            var group: [Entry] = []
             if waiting.count <= maxGroup {
                 swap(&group, &waiting)
             } else {
@@ -58,17 +52,22 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
                 waiting.removeFirst(maxGroup)
             }
             lock.unlock()
-            var delivered = true
-            do {
-                try sink.deliver(group.map(\.job))
-            } catch {
-                delivered = false
-                log("could not deliver \(group.count) job(s), will try again after they commit: \(error)")
-            }
+            let delivered = send(group.map(\.job))
             for entry in group { entry.done(entry.item, delivered) }
             lock.lock()
         }
         delivering = false
         lock.unlock()
+    }
+
+    /// Hands `jobs` to the sink. - returns: whether it took them; a failure is logged.
+    private func send(_ jobs: [Job]) -> Bool {
+        do {
+            try sink.deliver(jobs)
+            return true
+        } catch {
+            log("could not deliver \(jobs.count) job(s), will try again after they commit: \(error)")
+            return false
+        }
     }
 }
