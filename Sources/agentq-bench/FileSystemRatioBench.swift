@@ -38,8 +38,7 @@ struct FileSystemRatioBench {
 
     /// Files per second written by `concurrency` threads through ``ResultWriter``.
     private func fileSystemRate() throws -> Double {
-        let home = try freshHome()
-        defer { try? FileManager.default.removeItem(at: home.root) }
+        let home = try freshHome()   // kept until the bench exits: see BenchDirectory
         try FileManager.default.createDirectory(at: home.resultsDirectory, withIntermediateDirectories: true)
         let finished = (0..<jobs).map(Self.echoJob)
         // Grouped as the worker pool groups its deliveries before the commit.

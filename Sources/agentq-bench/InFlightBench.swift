@@ -15,10 +15,9 @@ import JobQueue
 /// Memory per job in flight: the worker's peak resident memory at `--concurrency N` less its
 /// peak for the same kind of job at `--concurrency 16`, divided by the extra jobs.
 ///
-/// The homes are removed at the end, not between runs: on an ext4 without a journal (this
-/// machine's) creating a file right after thousands were deleted makes the kernel scan for an
-/// inode not recently freed, which a worker would not meet in normal use. A last echo run puts
-/// its home on tmpfs, to show how much of the time is the disk's (result files are fsynced).
+/// The homes stay until the bench exits (``BenchDirectory`` says why), and a probe line first
+/// shows how fast the file system there creates files right now. A last echo run puts its
+/// home on tmpfs, to show how much of the time is the disk's (result files are fsynced).
 ///
 /// ```swift
 /// try InFlightBench(binary: agentq).run()
@@ -33,8 +32,8 @@ struct InFlightBench {
     func run() throws {
         let stub = try StubModelServer(delayMilliseconds: Int64(latencyMilliseconds))
         defer { try? stub.stop() }
-        var homes: [AgentQHome] = []
-        defer { for home in homes { try? FileManager.default.removeItem(at: home.root) } }
+        var homes: [AgentQHome] = []   // removed with the bench's directory at exit
+        print(BenchDirectory.probeLine())
         let agents: [(label: String, definition: String)] = [
             ("echo latency_ms \(latencyMilliseconds)",
              #"{"name": "model", "provider": "echo", "model": "echo", "options": {"latency_ms": \#(latencyMilliseconds)}}"#),
@@ -47,7 +46,7 @@ struct InFlightBench {
             let stubNote = label.hasPrefix("HTTP") ? ", the stub held at most \(stub.mostInFlight) requests at once (\(stub.answered - before) answered)" : ""
             let ideal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
             print("in flight, \(label): \(wide.files) jobs at --concurrency \(concurrency) in \(format(wide.seconds)) s, ideal \(format(ideal)) s = "
-                + "\(String(format: "%+.1f", (wide.seconds / ideal - 1) * 100)) % (goal: within 5 %), peak RSS \(format(wide.maxRSSMB)) MB\(stubNote), load \(loadAverage())")
+                + "\(String(format: "%+.1f", (wide.seconds / ideal - 1) * 100)) % (goal: within 5 %) \(wide.phases), peak RSS \(format(wide.maxRSSMB)) MB\(stubNote), load \(loadAverage())")
             let narrow = try drain(definition: definition, jobs: 64, concurrency: 16, homes: &homes)
             let perJob = (wide.maxRSSMB - narrow.maxRSSMB) * 1024 / Double(concurrency - 16)
             print("in flight, \(label): memory per job in flight \(String(format: "%.1f", perJob)) KB "
@@ -61,17 +60,18 @@ struct InFlightBench {
             let memory = try drain(
                 definition: agents[0].definition, jobs: jobs, concurrency: concurrency, homes: &homes,
                 in: URL(fileURLWithPath: "/dev/shm"))
+            if let memoryHome = homes.last { try? FileManager.default.removeItem(at: memoryHome.root) }   // memory, not disk
             let wideIdeal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
             print("in flight, echo latency_ms \(latencyMilliseconds), home on tmpfs (no disk; not durable): \(memory.files) jobs at --concurrency \(concurrency) in "
-                + "\(format(memory.seconds)) s, ideal \(format(wideIdeal)) s = \(String(format: "%+.1f", (memory.seconds / wideIdeal - 1) * 100)) %, load \(loadAverage())")
+                + "\(format(memory.seconds)) s, ideal \(format(wideIdeal)) s = \(String(format: "%+.1f", (memory.seconds / wideIdeal - 1) * 100)) % \(memory.phases), load \(loadAverage())")
         }
     }
 
     /// Submits `jobs` lines for the agent and times `agentq worker --drain` over them.
     private func drain(
         definition: String, jobs: Int, concurrency: Int, homes: inout [AgentQHome],
-        in parent: URL = URL(fileURLWithPath: NSTemporaryDirectory())
-    ) throws -> (files: Int, seconds: Double, maxRSSMB: Double) {
+        in parent: URL = BenchDirectory.run
+    ) throws -> (files: Int, seconds: Double, maxRSSMB: Double, phases: String) {
         let home = AgentQHome(root: parent.appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))"))
         homes.append(home)
         try FileManager.default.createDirectory(at: home.root, withIntermediateDirectories: true)
@@ -86,12 +86,26 @@ struct InFlightBench {
             throw BenchError("agentq submit failed")
         }
         sync()
+        let began = Timestamp.now
         let measured = try runMeasured(
             binary, ["worker", "--drain", "--concurrency", "\(concurrency)", "--grace", "0"], home: home.root.path)
         guard measured.status == 0 else { throw BenchError("agentq worker --drain exited \(measured.status)") }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: home.resultsDirectory.path))?
             .filter { $0.hasSuffix(".json") }.count ?? 0
-        return (files, measured.seconds, measured.maxRSSMB)
+        return (files, measured.seconds, measured.maxRSSMB, try phases(home: home, began: began, seconds: measured.seconds))
+    }
+
+    /// Where the worker's time went, from its jobs' own times: start-up until the first job
+    /// began, the calls until the last one returned, and the tail after it (the last results
+    /// written and committed, the process ending).
+    private func phases(home: AgentQHome, began: Timestamp, seconds: Double) throws -> String {
+        let store = SQLiteJobStore(database: try SQLiteDatabase(path: home.databasePath, migrations: AgentQueue.migrations))
+        let jobs = try store.jobs(matching: JobFilter())
+        guard let first = jobs.compactMap(\.startedAt?.milliseconds).min(),
+            let last = jobs.compactMap(\.finishedAt?.milliseconds).max()
+        else { return "" }
+        let tail = Double(began.milliseconds) + seconds * 1000 - Double(last)
+        return "(start-up \(first - began.milliseconds) ms, calls \(format(Double(last - first) / 1000)) s, after the last call \(Int(tail)) ms)"
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }

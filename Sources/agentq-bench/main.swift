@@ -34,6 +34,7 @@ struct Bench {
             let value = index + 1 < arguments.count ? arguments[index + 1] : nil
             switch argument {
             case "--agentq": bench.agentqBinary = value; index += 1
+            case "--dir": BenchDirectory.base = URL(fileURLWithPath: value ?? "."); index += 1
             case "--submit-lines": bench.submitLines = Int(value ?? "") ?? bench.submitLines; index += 1
             case "--engine-jobs": bench.engineJobs = Int(value ?? "") ?? bench.engineJobs; index += 1
             case "--e2e-jobs": bench.endToEndJobs = Int(value ?? "") ?? bench.endToEndJobs; index += 1
@@ -68,7 +69,7 @@ func rate(_ count: Int, _ elapsed: Double) -> String {
 }
 
 func freshHome() throws -> AgentQHome {
-    let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))")
+    let url = BenchDirectory.run.appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))")
     return AgentQHome(root: url)
 }
 
@@ -111,10 +112,8 @@ func run(_ command: String, _ arguments: [String], home: String) throws -> Int32
 func timedDrain(_ binary: String, jobs: Int, concurrency: Int, prefetch: Int?) throws -> (files: Int, seconds: Double, cpuSeconds: Double, status: Int32) {
     let home = try freshHome()
     let file = home.root.path + "-input.jsonl"
-    defer {
-        try? FileManager.default.removeItem(at: home.root)
-        try? FileManager.default.removeItem(atPath: file)
-    }
+    // The home stays until the bench exits (BenchDirectory says why); its input can go.
+    defer { try? FileManager.default.removeItem(atPath: file) }
     try bulkFile(lines: jobs).write(to: URL(fileURLWithPath: file))
     _ = try run(binary, ["submit", file], home: home.root.path)
     // Let the file system finish the previous run's deletions first: they are not this run's cost.
@@ -194,7 +193,7 @@ func endToEndDrains(_ binary: String, jobs: Int) throws {
 }
 
 let bench = Bench.parse(CommandLine.arguments)
-print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy")
+print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy; homes in \(BenchDirectory.run.path)")
 if bench.listsOnly, let binary = bench.agentqBinary {
     try ListLatencyBench(binary: binary).run()
     exit(0)

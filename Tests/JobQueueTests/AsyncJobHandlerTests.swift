@@ -18,8 +18,72 @@ private struct SleepingHandler: AsyncJobHandler {
     }
 }
 
+/// A handler that counts the jobs it started and finishes at once.
+private struct CountingHandler: AsyncJobHandler {
+    let started: Counter
+    let inFlight: InFlightCounter
+
+    func run(_ job: Job, token: CancellationToken, threads: WorkerThreads) async throws -> String {
+        started.increment()
+        inFlight.enter()
+        defer { inFlight.leave() }
+        return #"{"input":"\#(job.input)"}"#
+    }
+}
+
+/// A sink whose first delivery is a slow disk: it returns only once `started` reaches
+/// `waitFor`, or after ten seconds, and records which.
+private final class SlowFirstDeliverySink: FinishedJobSink, @unchecked Sendable {
+    let started: Counter
+    let waitFor: Int
+    private let lock = NSLock()
+    private var calls = 0
+    private(set) var startedWhileFirstWasWritten: Int?
+
+    init(started: Counter, waitFor: Int) {
+        self.started = started
+        self.waitFor = waitFor
+    }
+
+    func deliver(_ jobs: [Job]) throws {
+        lock.lock()
+        calls += 1
+        let first = calls == 1
+        lock.unlock()
+        guard first else { return }
+        _ = eventually(within: 10) { started.value >= waitFor }
+        lock.lock()
+        startedWhileFirstWasWritten = started.value
+        lock.unlock()
+    }
+}
+
 @Suite("Asynchronous job handlers")
 struct AsyncJobHandlerTests {
+    @Test("a job's slot frees when its handler returns: the next jobs run while its result is written", arguments: StoreDriver.allCases)
+    func slotFreesBeforeTheResultIsWritten(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
+        defer { test.remove() }
+        let ids = try enqueue(test.store, (0..<3).map { NewJob(handler: "count", input: "job-\($0)") })
+        let started = Counter()
+        let inFlight = InFlightCounter()
+        // The second job runs while the first one's result is written; a third waits, as at most
+        // `concurrency` finished jobs wait for their results.
+        let sink = SlowFirstDeliverySink(started: started, waitFor: 2)
+        var options = fastOptions(mode: .drain)
+        options.concurrency = 1
+        options.threads = 2
+        let summary = try WorkerPool(
+            store: test.store, handler: CountingHandler(started: started, inFlight: inFlight), sink: sink, options: options
+        ).run()
+        #expect(summary.succeeded == 3)
+        // Before, the first result's write held the only slot: nothing else started for ten seconds.
+        #expect(sink.startedWhileFirstWasWritten == 2)
+        // Still one job at a time in the handler.
+        #expect(inFlight.most == 1)
+        for id in ids { #expect(try job(test.store, id).status == .succeeded) }
+    }
+
     @Test("concurrency is the number of jobs in flight, on a few threads", arguments: StoreDriver.allCases)
     func concurrencyIsJobsInFlight(_ driver: StoreDriver) throws {
         let test = try TestStore(driver)

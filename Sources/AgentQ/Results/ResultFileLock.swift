@@ -40,13 +40,25 @@ final class ResultFileLock {
         return try body()
     }
 
-    private func setLock(stripe: Int, type: Int16) -> Bool {
+    /// Runs `body` holding every stripe, in this process and in every other one: for a group
+    /// of jobs, one lock instead of one per job. Stripes are taken in order and a single
+    /// stripe's holder never waits for another, so this cannot deadlock with them.
+    /// - throws: what `body` throws.
+    func withEveryStripe<T>(_ body: () throws -> T) throws -> T {
+        for lock in Self.threadLocks { lock.lock() }
+        defer { for lock in Self.threadLocks.reversed() { lock.unlock() } }
+        let locked = setLock(stripe: 0, count: Self.stripes, type: Int16(F_WRLCK))
+        defer { if locked { _ = setLock(stripe: 0, count: Self.stripes, type: Int16(F_UNLCK)) } }
+        return try body()
+    }
+
+    private func setLock(stripe: Int, count: Int = 1, type: Int16) -> Bool {
         guard descriptor >= 0 else { return false }
         var region = flock()
         region.l_type = type
         region.l_whence = Int16(SEEK_SET)
         region.l_start = off_t(stripe)
-        region.l_len = 1
+        region.l_len = off_t(count)
         #if os(Linux)
         let command: Int32 = 38   // F_OFD_SETLKW: owned by this open file, so per thread here
         #else

@@ -46,39 +46,36 @@ public struct ResultWriter: FinishedJobSink {
     }
 
     /// Writes every job's temporary file, makes them all durable with one `syncfs`, then renames
-    /// each into place unless a newer state got there meanwhile. Each job's lock is held for its
-    /// own write and again for its rename, never two at once.
+    /// each into place unless a newer state got there meanwhile, holding every job's lock at
+    /// once for the renames (one lock instead of two per job). The temporary files need no
+    /// lock: each has a name of its own, and the version is checked again before the rename.
     /// - returns: whether any file was renamed into place.
     private func writeGroup(_ jobs: [Job], lock: ResultFileLock) throws -> Bool {
         var staged: [Staged] = []
+        staged.reserveCapacity(jobs.count)
         var renamed = 0
         defer { for entry in staged.dropFirst(renamed) { unlink(entry.temporaryPath) } }
         for job in jobs {
-            let finalPath = directory.path + "/" + job.id + ".json"
-            let bytes = Self.document(job)
-            let temporary: String? = try lock.withLock(key: job.id) {
-                if let onDisk = Self.version(ofFileAt: finalPath), onDisk > job.version { return nil }
-                return try writeTemporary(job, bytes: bytes, synced: false)
-            }
-            if let temporary { staged.append(Staged(job: job, temporaryPath: temporary, finalPath: finalPath)) }
+            let temporary = try writeTemporary(job, bytes: Self.document(job), synced: false)
+            staged.append(Staged(job: job, temporaryPath: temporary, finalPath: directory.path + "/" + job.id + ".json"))
         }
         guard let first = staged.first else { return false }
         try syncFileSystem(of: first.temporaryPath, orEach: staged.map(\.temporaryPath))
-        var wrote = false
-        for entry in staged {
-            try lock.withLock(key: entry.job.id) {
+        return try lock.withEveryStripe {
+            var wrote = false
+            for entry in staged {
                 if let onDisk = Self.version(ofFileAt: entry.finalPath), onDisk > entry.job.version {
                     unlink(entry.temporaryPath)
-                    return
+                } else {
+                    guard rename(entry.temporaryPath, entry.finalPath) == 0 else {
+                        throw ioError("cannot move the result into \(entry.finalPath)")
+                    }
+                    wrote = true
                 }
-                guard rename(entry.temporaryPath, entry.finalPath) == 0 else {
-                    throw ioError("cannot move the result into \(entry.finalPath)")
-                }
-                wrote = true
+                renamed += 1
             }
-            renamed += 1
+            return wrote
         }
-        return wrote
     }
 
     /// glibc's `syncfs`, which Swift's Glibc module does not show (it needs `_GNU_SOURCE`).
@@ -135,7 +132,7 @@ public struct ResultWriter: FinishedJobSink {
     /// Writes the job's document to a temporary file of its own, fsynced when `synced`.
     /// - returns: the temporary file's path.
     private func writeTemporary(_ job: Job, bytes: [UInt8], synced: Bool) throws -> String {
-        let temporaryPath = directory.path + "/." + job.id + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + ".tmp"
+        let temporaryPath = directory.path + "/." + job.id + "." + TemporaryName.next() + ".tmp"
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw ioError("cannot create \(temporaryPath)") }
         var written = 0

@@ -31,12 +31,15 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
 
     /// Delivers `job` with the others gathered, then calls `done` with `item` and whether its
     /// job was delivered, from the thread that delivered the group.
-    public func deliver(_ item: Item, job: Job, done: @escaping @Sendable (Item, Bool) -> Void) {
+    /// - returns: `false` when the job was left to a delivery under way (`done` comes later,
+    ///   from another thread); `true` when this call delivered it, and maybe others after it.
+    @discardableResult
+    public func deliver(_ item: Item, job: Job, done: @escaping @Sendable (Item, Bool) -> Void) -> Bool {
         lock.lock()
         if delivering {
             waiting.append((item, job, done))
             lock.unlock()
-            return
+            return false
         }
         delivering = true
         lock.unlock()
@@ -58,6 +61,7 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
         }
         delivering = false
         lock.unlock()
+        return true
     }
 
     /// Hands `jobs` to the sink. - returns: whether it took them; a failure is logged.

@@ -38,6 +38,10 @@ public final class WorkerPool: @unchecked Sendable {
     private var ready: [Job] = []
     private var readyHead = 0
     private var tokens: [Int64: CancellationToken] = [:]   // claimed and not yet committed
+    /// Claimed jobs whose handler has not returned (ready or running). A job's slot frees
+    /// when its handler returns, not when its result is written: the next job's model call
+    /// overlaps the write, instead of every slot waiting on the disk.
+    private var handling = 0
     private var outcomes: [JobOutcome] = []
     private var delivered: [Job] = []
     private var delivering: Set<Int64> = []
@@ -157,14 +161,22 @@ public final class WorkerPool: @unchecked Sendable {
                     result = .failure(error)
                 }
             }
-            // The result file's write and fsync block: never on the task's cooperative thread.
-            threads.submit { self.finish(job, token: token, result: result, startedNanoseconds: started) }
+            // The result file's write and fsync block: on one of the worker threads, never on a
+            // cooperative one (the task runs on the worker threads unless it was moved off them).
+            if threads.isCurrent {
+                self.finish(job, token: token, result: result, startedNanoseconds: started)
+            } else {
+                threads.submit { self.finish(job, token: token, result: result, startedNanoseconds: started) }
+            }
         }
     }
 
     /// Records how a job's attempt ended: its resolution, metrics, the result delivered
     /// before the commit where the store allows it, and the outcome for the next round trip.
     private func finish(_ job: Job, token: CancellationToken, result: Result<String, any Error>, startedNanoseconds: UInt64) {
+        workerCondition.lock()
+        handling -= 1
+        workerCondition.unlock()
         let outcome = JobOutcome(job: job, resolution: resolution(of: job, token: token, result: result), finishedAt: timeSource.now())
         let nanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
         let elapsed = Double(nanoseconds) / 1e6
@@ -176,11 +188,14 @@ public final class WorkerPool: @unchecked Sendable {
         // Delivered before the commit, in groups: jobs that finish together share the sink's
         // flush to the disk, and a crash in between only means the job runs (and is written)
         // again. A job whose delivery failed is delivered after it commits.
-        deliveries.deliver(outcome, job: finished) { [self] outcome, delivered in
+        let deliveredHere = deliveries.deliver(outcome, job: finished) { [self] outcome, delivered in
             var outcome = outcome
             outcome.delivered = delivered
             report(outcome, elapsed: elapsed)
         }
+        // Left to a delivery under way (the disk is busy): its slot is free now, so the
+        // coordinator can claim the next job instead of waiting for the write.
+        if !deliveredHere { coordinatorWake.signal() }
     }
 
     /// Hands a finished attempt to the coordinator for the next round trip, and counts how long
@@ -266,7 +281,10 @@ public final class WorkerPool: @unchecked Sendable {
         var outcomes: [JobOutcome]
         var delivered: [Job]
         var stopping: Timestamp?
+        /// Claimed and not committed yet.
         var inFlight: Int
+        /// Claimed and not returned by the handler yet: the slots in use.
+        var handling: Int
         var deliveriesPending: Int
         /// A wake-up came from another process since the last pass.
         var woken: Bool
@@ -320,6 +338,7 @@ public final class WorkerPool: @unchecked Sendable {
         if stopRequestedAt != nil && readyHead < ready.count {
             for job in ready[readyHead...] {
                 tokens[job.seq] = nil
+                handling -= 1
                 taken.append(JobOutcome(job: job, resolution: .requeue, finishedAt: now))
             }
             ready.removeAll()
@@ -331,16 +350,19 @@ public final class WorkerPool: @unchecked Sendable {
         woken = false
         return Reports(
             outcomes: taken, delivered: deliveredNow, stopping: stopRequestedAt, inFlight: tokens.count,
-            deliveriesPending: delivering.count, woken: wokenNow)
+            handling: handling, deliveriesPending: delivering.count, woken: wokenNow)
     }
 
     /// How many jobs to claim now: none while stopping, one in `once` mode, else the free
-    /// workers plus the prefetch.
+    /// slots plus the prefetch, with at most `concurrency` finished jobs waiting for their
+    /// results to be written (a disk slower than the jobs holds the claims back).
     private func claimCapacity(_ reports: Reports, state: CoordinatorState) -> Int {
         guard reports.stopping == nil else { return 0 }
         switch options.mode {
         case .once: return state.claimedTotal == 0 ? 1 : 0
-        case .forever, .drain: return options.concurrency + prefetchNow() - reports.inFlight
+        case .forever, .drain:
+            let limit = options.concurrency + prefetchNow()
+            return min(limit - reports.handling, limit + options.concurrency - reports.inFlight)
         }
     }
 
@@ -431,6 +453,7 @@ public final class WorkerPool: @unchecked Sendable {
     private func hand(_ jobs: [Job]) {
         workerCondition.lock()
         if let asyncHandler, let threads {
+            handling += jobs.count
             let started = jobs.map { job in
                 let token = CancellationToken()
                 tokens[job.seq] = token
@@ -440,6 +463,7 @@ public final class WorkerPool: @unchecked Sendable {
             for (job, token) in started { start(job, token: token, handler: asyncHandler, threads: threads) }
             return
         }
+        handling += jobs.count
         for job in jobs {
             tokens[job.seq] = CancellationToken()
             ready.append(job)

@@ -24,6 +24,11 @@ public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
     private var head = 0
     private var stopping = false
     private var running: Int
+    /// Threads waiting for work, and wake-ups sent to them not yet taken: work is only
+    /// signalled for when no thread already awake will take it. Waking a sleeping thread for
+    /// every item (a context switch each, several per job) cost more than the jobs' own work.
+    private var idle = 0
+    private var wakeups = 0
 
     /// Threads for callers that have none of their own (the synchronous bridge of an ``AsyncJobHandler``).
     public static let shared = WorkerThreads(count: 4, label: "agentq.shared-worker")
@@ -33,9 +38,17 @@ public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
         self.count = max(1, count)
         running = self.count
         for index in 0..<self.count {
-            DispatchQueue(label: "\(label).\(index)").async { self.loop() }
+            let queue = DispatchQueue(label: "\(label).\(index)")
+            queue.setSpecific(key: Self.ownerKey, value: ObjectIdentifier(self))
+            queue.async { self.loop() }
         }
     }
+
+    private static let ownerKey = DispatchSpecificKey<ObjectIdentifier>()
+
+    /// Whether the calling thread is one of these threads: blocking work can then run where it
+    /// is, instead of being queued behind everything else and waking another thread for it.
+    public var isCurrent: Bool { DispatchQueue.getSpecific(key: Self.ownerKey) == ObjectIdentifier(self) }
 
     /// Queues `work` to run on one of the threads, in submission order.
     public func submit(_ work: @escaping @Sendable () -> Void) {
@@ -47,7 +60,10 @@ public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
             return
         }
         items.append(work)
-        condition.signal()
+        if wakeups < idle && wakeups < items.count - head {
+            wakeups += 1
+            condition.signal()
+        }
         condition.unlock()
     }
 
@@ -61,7 +77,10 @@ public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
     /// caller's thread meanwhile.
     /// - throws: whatever `body` throws.
     public func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        // A job's task already runs on these threads (they are its executor): blocking one of
+        // them here is what a hop would do, without the queueing and the wake-up.
+        if isCurrent { return try body() }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             submit { continuation.resume(with: Result { try body() }) }
         }
     }
@@ -78,7 +97,12 @@ public final class WorkerThreads: TaskExecutor, @unchecked Sendable {
     private func loop() {
         condition.lock()
         while true {
-            while head == items.count && !stopping { condition.wait() }
+            while head == items.count && !stopping {
+                idle += 1
+                condition.wait()
+                idle -= 1
+                if wakeups > 0 { wakeups -= 1 }
+            }
             if head == items.count { break }
             let work = items[head]
             head += 1
