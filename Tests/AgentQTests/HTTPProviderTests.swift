@@ -281,6 +281,22 @@ struct HTTPProviderTests {
         #expect((declared?["parameters"] as? [String: Any])?["type"] as? String == "object")
     }
 
+    @Test("any text reaches the provider exactly: quotes, backslashes, slashes, controls, non-ASCII", arguments: families, [true, false])
+    func requestTextIsExact(family: String, stream: Bool) async throws {
+        let text = "say \"hi\" \\ to C:\\dir/sub </script> \n\ttab \u{1}\u{1F} é 🎉 \u{2028} {\"json\": [1, 2]}"
+        let request = ModelRequest(
+            agent: agent(family, stream: stream, maxTokens: 5, temperature: 0.25),
+            messages: [ChatMessage(role: .user, content: text)], tools: [], attempt: 1)
+        _ = try await respond(family, request)
+        let body = try #require(try server.log().first?["body"] as? [String: Any])
+        let sent = try #require(body["messages"] as? [[String: Any]])
+        let content = sent.last?["content"]
+        // Anthropic's content may be a list of blocks; OpenAI's is the string.
+        let sentText = (content as? String) ?? ((content as? [[String: Any]])?.first?["text"] as? String)
+        #expect(sentText == text)
+        #expect(body["temperature"] as? Double == 0.25)
+    }
+
     @Test("Anthropic request: x-api-key, version, top-level system, max_tokens, tool results first", arguments: [true, false])
     func anthropicRequestShape(stream: Bool) async throws {
         let messages = [

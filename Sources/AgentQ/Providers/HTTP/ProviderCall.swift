@@ -171,9 +171,52 @@ struct ProviderCall {
         return text.replacingOccurrences(of: key, with: "[redacted]")
     }
 
-    /// The request JSON as sent.
+    /// The request JSON as sent, keys sorted.
+    ///
+    /// Bodies made of Swift's own values (strings, integers, doubles, booleans, `NSNull`, arrays
+    /// and dictionaries of them) are written here; anything else (a tool schema parsed by
+    /// `JSONSerialization` holds Foundation numbers) goes through `JSONSerialization`.
+    /// `JSONSerialization` took a tenth of a worker's CPU at a thousand calls in flight.
     static func encode(_ body: [String: Any]) throws -> Data {
-        try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
+        var text = ""
+        if appendJSON(body, to: &text) { return Data(text.utf8) }
+        return try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes, .sortedKeys])
+    }
+
+    /// Appends `value` as JSON. - returns: false for a value of another type (nothing usable is appended then).
+    private static func appendJSON(_ value: Any, to out: inout String) -> Bool {
+        let type = Swift.type(of: value)
+        if type == String.self, let string = value as? String {
+            JSONText.appendQuoted(string, to: &out)
+        } else if type == Int.self, let number = value as? Int {
+            out.append(String(number))
+        } else if type == Bool.self, let flag = value as? Bool {
+            out.append(flag ? "true" : "false")
+        } else if type == Double.self, let number = value as? Double {
+            guard number.isFinite else { return false }
+            out.append(number.description)
+        } else if value is NSNull {
+            out.append("null")
+        } else if let object = value as? [String: Any] {
+            out.append("{")
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { out.append(",") }
+                JSONText.appendQuoted(key, to: &out)
+                out.append(":")
+                guard appendJSON(object[key]!, to: &out) else { return false }
+            }
+            out.append("}")
+        } else if let array = value as? [Any] {
+            out.append("[")
+            for (index, element) in array.enumerated() {
+                if index > 0 { out.append(",") }
+                guard appendJSON(element, to: &out) else { return false }
+            }
+            out.append("]")
+        } else {
+            return false
+        }
+        return true
     }
 
     var timeoutSeconds: Double { agent.http.timeoutSeconds ?? 600 }
