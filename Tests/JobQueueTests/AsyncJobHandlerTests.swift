@@ -18,15 +18,18 @@ private struct SleepingHandler: AsyncJobHandler {
     }
 }
 
-/// A handler that counts the jobs it started and finishes at once.
+/// A handler that counts the jobs it started, and finishes at once or after a short sleep
+/// (which holds no thread, so many can be in flight).
 private struct CountingHandler: AsyncJobHandler {
     let started: Counter
     let inFlight: InFlightCounter
+    var sleepMilliseconds: Int64 = 0
 
     func run(_ job: Job, token: CancellationToken, threads: WorkerThreads) async throws -> String {
         started.increment()
         inFlight.enter()
         defer { inFlight.leave() }
+        if sleepMilliseconds > 0 { try await token.sleep(milliseconds: sleepMilliseconds) }
         return #"{"input":"\#(job.input)"}"#
     }
 }
@@ -67,9 +70,8 @@ struct AsyncJobHandlerTests {
         let ids = try enqueue(test.store, (0..<3).map { NewJob(handler: "count", input: "job-\($0)") })
         let started = Counter()
         let inFlight = InFlightCounter()
-        // The second job runs while the first one's result is written; a third waits, as at most
-        // `concurrency` finished jobs wait for their results.
-        let sink = SlowFirstDeliverySink(started: started, waitFor: 2)
+        // The other jobs run while the first one's result is written.
+        let sink = SlowFirstDeliverySink(started: started, waitFor: 3)
         var options = fastOptions(mode: .drain)
         options.concurrency = 1
         options.threads = 2
@@ -78,7 +80,7 @@ struct AsyncJobHandlerTests {
         ).run()
         #expect(summary.succeeded == 3)
         // Before, the first result's write held the only slot: nothing else started for ten seconds.
-        #expect(sink.startedWhileFirstWasWritten == 2)
+        #expect(sink.startedWhileFirstWasWritten == 3)
         // Still one job at a time in the handler.
         #expect(inFlight.most == 1)
         for id in ids { #expect(try job(test.store, id).status == .succeeded) }
@@ -102,6 +104,26 @@ struct AsyncJobHandlerTests {
         #expect(inFlight.most == 1500)
         #expect(sink.deliveredIDs == Set(ids))
         #expect(try job(test.store, ids[17]).output == #"{"input":"job-17"}"#)
+    }
+
+    @Test("short asynchronous jobs are claimed ahead, and still never more than concurrency run at once", arguments: StoreDriver.allCases)
+    func prefetchKeepsTheConcurrency(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
+        defer { test.remove() }
+        let ids = try enqueue(test.store, (0..<600).map { NewJob(handler: "count", input: "job-\($0)") })
+        let started = Counter()
+        let inFlight = InFlightCounter()
+        let sink = CollectingSink()
+        var options = fastOptions(mode: .drain)
+        options.concurrency = 3
+        options.threads = 2
+        // 2 ms jobs: the adaptive prefetch holds about 20 ms of them ready.
+        let handler = CountingHandler(started: started, inFlight: inFlight, sleepMilliseconds: 2)
+        let summary = try WorkerPool(store: test.store, handler: handler, sink: sink, options: options).run()
+        #expect(summary.succeeded == 600)
+        #expect(started.value == 600, "each job ran once")
+        #expect(inFlight.most == 3)
+        #expect(sink.deliveredIDs == Set(ids))
     }
 
     @Test("a running asynchronous job is cancelled through its token", arguments: StoreDriver.allCases)

@@ -18,15 +18,23 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
     /// The most jobs handed to the sink at once.
     public let maxGroup: Int
     private let log: @Sendable (String) -> Void
+    /// Called once after each group's `done` calls (a lone job is a group of one).
+    private let afterGroup: @Sendable () -> Void
     private let lock = NSLock()
     private typealias Entry = (item: Item, job: Job, done: @Sendable (Item, Bool) -> Void)
     private var waiting: [Entry] = []
     private var delivering = false
 
-    public init(sink: any FinishedJobSink, maxGroup: Int = 1024, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// - parameter afterGroup: called once a group's `done` calls are over, so a caller that
+    ///   wakes someone for each finished job can wake them once per group instead.
+    public init(
+        sink: any FinishedJobSink, maxGroup: Int = 1024, log: @escaping @Sendable (String) -> Void = { _ in },
+        afterGroup: @escaping @Sendable () -> Void = {}
+    ) {
         self.sink = sink
         self.maxGroup = max(1, maxGroup)
         self.log = log
+        self.afterGroup = afterGroup
     }
 
     /// Delivers `job` with the others gathered, then calls `done` with `item` and whether its
@@ -45,6 +53,7 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
         lock.unlock()
         // Nothing under way: this job goes alone, at once, with no gathering.
         done(item, send([job]))
+        afterGroup()
         lock.lock()
         while !waiting.isEmpty {
             var group: [Entry] = []
@@ -57,6 +66,7 @@ public final class GroupedDelivery<Item: Sendable>: @unchecked Sendable {
             lock.unlock()
             let delivered = send(group.map(\.job))
             for entry in group { entry.done(entry.item, delivered) }
+            afterGroup()
             lock.lock()
         }
         delivering = false

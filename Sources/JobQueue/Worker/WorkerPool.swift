@@ -40,8 +40,13 @@ public final class WorkerPool: @unchecked Sendable {
     private var tokens: [Int64: CancellationToken] = [:]   // claimed and not yet committed
     /// Claimed jobs whose handler has not returned (ready or running). A job's slot frees
     /// when its handler returns, not when its result is written: the next job's model call
-    /// overlaps the write, instead of every slot waiting on the disk.
+    /// overlaps the write, instead of every slot waiting on the disk. Up to
+    /// ``finishedWaitingLimit`` finished jobs wait for their results meanwhile.
     private var handling = 0
+    /// Jobs of an asynchronous handler started and not returned yet: at most `concurrency`.
+    /// Claimed ones beyond (the prefetch) wait in `ready` and start as soon as one returns,
+    /// without waiting for the coordinator's next round trip.
+    private var asyncRunning = 0
     private var outcomes: [JobOutcome] = []
     private var delivered: [Job] = []
     private var delivering: Set<Int64> = []
@@ -62,7 +67,10 @@ public final class WorkerPool: @unchecked Sendable {
         self.asyncHandler = handler as? any AsyncJobHandler
         self.sink = sink
         self.options = options
-        self.deliveries = GroupedDelivery(sink: sink, log: options.log)
+        let wake = coordinatorWake
+        // The coordinator is woken once per group delivered: its next exchange then commits the
+        // whole group, instead of one job per wake-up.
+        self.deliveries = GroupedDelivery(sink: sink, log: options.log, afterGroup: { wake.signal() })
         self.timeSource = timeSource
     }
 
@@ -176,7 +184,9 @@ public final class WorkerPool: @unchecked Sendable {
     private func finish(_ job: Job, token: CancellationToken, result: Result<String, any Error>, startedNanoseconds: UInt64) {
         workerCondition.lock()
         handling -= 1
+        if asyncHandler != nil { asyncRunning -= 1 }
         workerCondition.unlock()
+        if asyncHandler != nil { startReady() }
         let outcome = JobOutcome(job: job, resolution: resolution(of: job, token: token, result: result), finishedAt: timeSource.now())
         let nanoseconds = DispatchTime.now().uptimeNanoseconds - startedNanoseconds
         let elapsed = Double(nanoseconds) / 1e6
@@ -191,7 +201,7 @@ public final class WorkerPool: @unchecked Sendable {
         let deliveredHere = deliveries.deliver(outcome, job: finished) { [self] outcome, delivered in
             var outcome = outcome
             outcome.delivered = delivered
-            report(outcome, elapsed: elapsed)
+            report(outcome, elapsed: elapsed, wake: false)   // woken after the group
         }
         // Left to a delivery under way (the disk is busy): its slot is free now, so the
         // coordinator can claim the next job instead of waiting for the write.
@@ -200,12 +210,12 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Hands a finished attempt to the coordinator for the next round trip, and counts how long
     /// it took in the average the prefetch follows.
-    private func report(_ outcome: JobOutcome, elapsed: Double) {
+    private func report(_ outcome: JobOutcome, elapsed: Double, wake: Bool = true) {
         workerCondition.lock()
         averageJobMilliseconds = averageJobMilliseconds.map { $0 * 0.9 + elapsed * 0.1 } ?? elapsed
         outcomes.append(outcome)
         workerCondition.unlock()
-        coordinatorWake.signal()
+        if wake { coordinatorWake.signal() }
     }
 
     private func resolution(of job: Job, token: CancellationToken, result: Result<String, any Error>) -> JobOutcome.Resolution {
@@ -245,8 +255,6 @@ public final class WorkerPool: @unchecked Sendable {
     /// about 20 ms of work per worker when jobs are short and none when they are long, so
     /// other processes can take long jobs.
     private func prefetchNow() -> Int {
-        // An asynchronous handler's jobs start as soon as they are claimed: nothing waits ready.
-        if asyncHandler != nil { return 0 }
         if let fixed = options.prefetch { return fixed }
         workerCondition.lock()
         let average = averageJobMilliseconds
@@ -353,16 +361,22 @@ public final class WorkerPool: @unchecked Sendable {
             handling: handling, deliveriesPending: delivering.count, woken: wokenNow)
     }
 
+    /// Finished jobs that may wait for their results to be written (and then committed) while
+    /// new ones run: enough to fill a delivery group. Short jobs then reach the disk in large
+    /// groups, one flush for many files (four workers' jobs went out a few at a time, a
+    /// `syncfs` and a commit for each few); a disk slower than the jobs holds the claims back.
+    private var finishedWaitingLimit: Int { max(options.concurrency, deliveries.maxGroup) }
+
     /// How many jobs to claim now: none while stopping, one in `once` mode, else the free
-    /// slots plus the prefetch, with at most `concurrency` finished jobs waiting for their
-    /// results to be written (a disk slower than the jobs holds the claims back).
+    /// slots plus the prefetch, with at most ``finishedWaitingLimit`` finished jobs waiting
+    /// for their results to be written.
     private func claimCapacity(_ reports: Reports, state: CoordinatorState) -> Int {
         guard reports.stopping == nil else { return 0 }
         switch options.mode {
         case .once: return state.claimedTotal == 0 ? 1 : 0
         case .forever, .drain:
             let limit = options.concurrency + prefetchNow()
-            return min(limit - reports.handling, limit + options.concurrency - reports.inFlight)
+            return min(limit - reports.handling, limit + finishedWaitingLimit - reports.inFlight)
         }
     }
 
@@ -452,24 +466,41 @@ public final class WorkerPool: @unchecked Sendable {
 
     private func hand(_ jobs: [Job]) {
         workerCondition.lock()
-        if let asyncHandler, let threads {
-            handling += jobs.count
-            let started = jobs.map { job in
-                let token = CancellationToken()
-                tokens[job.seq] = token
-                return (job, token)
-            }
-            workerCondition.unlock()
-            for (job, token) in started { start(job, token: token, handler: asyncHandler, threads: threads) }
-            return
-        }
         handling += jobs.count
         for job in jobs {
             tokens[job.seq] = CancellationToken()
             ready.append(job)
         }
+        if asyncHandler != nil {
+            workerCondition.unlock()
+            startReady()
+            return
+        }
         if jobs.count == 1 { workerCondition.signal() } else { workerCondition.broadcast() }
         workerCondition.unlock()
+    }
+
+    /// Starts ready jobs of an asynchronous handler while fewer than `concurrency` run.
+    private func startReady() {
+        guard let asyncHandler else { return }
+        var starting: [(Job, CancellationToken)] = []
+        workerCondition.lock()
+        guard let threads else {
+            workerCondition.unlock()
+            return
+        }
+        while asyncRunning < options.concurrency && readyHead < ready.count {
+            let job = ready[readyHead]
+            readyHead += 1
+            asyncRunning += 1
+            starting.append((job, tokens[job.seq] ?? CancellationToken()))
+        }
+        if readyHead == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            readyHead = 0
+        }
+        workerCondition.unlock()
+        for (job, token) in starting { start(job, token: token, handler: asyncHandler, threads: threads) }
     }
 
     private func cancelAllRunning(_ reason: CancellationReason) {
