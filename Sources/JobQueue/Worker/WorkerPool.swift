@@ -330,6 +330,9 @@ public final class WorkerPool: @unchecked Sendable {
                 cancelAllRunning(.shutdown)
             }
             if try isFinished(reports, state: state) { return }
+            // The last outcomes were just committed and nothing else is under way: look again at
+            // once (a drain ends now) instead of sleeping until the next poll.
+            if !reports.outcomes.isEmpty && isQuiet() { continue }
             sleepUntilDue(reports, capacity: capacity, state: state)
         }
     }
