@@ -58,7 +58,9 @@ extension TokenUsage {
             $0.field("cached_input_tokens", cachedInputTokens)
             $0.field("cache_write_tokens", cacheWriteTokens)
             $0.field("reasoning_tokens", reasoningTokens)
-            $0.field("cost_usd", raw: String(format: "%.6f", costUSD))
+            // Foundation's formatter is slow on Linux (a tenth of writing a result file); most
+            // turns cost nothing (echo, unpriced models).
+            $0.field("cost_usd", raw: costUSD == 0 ? "0.000000" : String(format: "%.6f", costUSD))
         }
         return json.text
     }

@@ -32,6 +32,35 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
         let millis = Int(milliseconds - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
+        let year = Int(parts.tm_year) + 1900
+        if (0...9999).contains(year) {
+            // Digits written in place: string interpolation of seven padded parts cost more than
+            // the rest of a result file's document.
+            return String(unsafeUninitializedCapacity: 24) { buffer in
+                func put(_ value: Int, _ width: Int, at offset: Int) {
+                    var value = value
+                    for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                        buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                        value /= 10
+                    }
+                }
+                put(year, 4, at: 0)
+                buffer[4] = UInt8(ascii: "-")
+                put(Int(parts.tm_mon) + 1, 2, at: 5)
+                buffer[7] = UInt8(ascii: "-")
+                put(Int(parts.tm_mday), 2, at: 8)
+                buffer[10] = UInt8(ascii: "T")
+                put(Int(parts.tm_hour), 2, at: 11)
+                buffer[13] = UInt8(ascii: ":")
+                put(Int(parts.tm_min), 2, at: 14)
+                buffer[16] = UInt8(ascii: ":")
+                put(Int(parts.tm_sec), 2, at: 17)
+                buffer[19] = UInt8(ascii: ".")
+                put(millis, 3, at: 20)
+                buffer[23] = UInt8(ascii: "Z")
+                return 24
+            }
+        }
         func pad(_ value: Int32, _ width: Int) -> String {
             let digits = String(value)
             return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
