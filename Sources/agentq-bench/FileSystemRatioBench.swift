@@ -33,7 +33,7 @@ struct FileSystemRatioBench {
         }
         let ratio = drainBest / fileSystemBest * 100
         print("end-to-end drain vs the file system writing the same \(jobs) result files: "
-            + "\(Int(drainBest.rounded())) jobs/s / \(Int(fileSystemBest.rounded())) files/s = \(String(format: "%.0f", ratio)) % (goal >= 80 %)")
+            + "\(Int(drainBest.rounded())) jobs/s / \(Int(fileSystemBest.rounded())) files/s = \(String(format: "%.1f", ratio)) % (goal >= 80 %)")
     }
 
     /// Files per second written by `concurrency` threads through ``ResultWriter``.

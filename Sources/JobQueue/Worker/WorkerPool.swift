@@ -492,7 +492,8 @@ public final class WorkerPool: @unchecked Sendable {
             workerCondition.unlock()
             return
         }
-        while asyncRunning < options.concurrency && readyHead < ready.count {
+        // Once stopping, ready jobs stay put: the coordinator hands them back to the queue.
+        while stopRequestedAt == nil && asyncRunning < options.concurrency && readyHead < ready.count {
             let job = ready[readyHead]
             readyHead += 1
             asyncRunning += 1
