@@ -1,3 +1,4 @@
+import AgentQ
 import Foundation
 
 /// Where the bench makes its homes, and when it removes them.
@@ -28,31 +29,20 @@ enum BenchDirectory {
         return url
     }()
 
-    /// How long the file system here takes to write `count` small files the way a worker does
-    /// (each written, one `syncfs`, each renamed, the directory fsynced), in milliseconds. The
-    /// files stay until exit.
+    /// How long the file system here takes to write `count` result files the way a worker
+    /// does (one group through ``ResultWriter``: the temporary files, one `syncfs`, the renames,
+    /// the directory fsync), in milliseconds. The files stay until exit.
     static func probe(count: Int = 1024) throws -> Double {
-        let directory = run.appendingPathComponent("probe-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let body = [UInt8](repeating: 0x20, count: 400)
-        return try seconds {
-            for index in 0..<count {
-                let descriptor = open("\(directory)/.\(index).tmp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-                guard descriptor >= 0 else { throw BenchError("cannot create a file in \(directory)") }
-                _ = body.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-                close(descriptor)
-            }
-            let descriptor = open(directory, O_RDONLY | O_CLOEXEC)
-            defer { close(descriptor) }
-            sync()
-            for index in 0..<count { rename("\(directory)/.\(index).tmp", "\(directory)/\(index).json") }
-            fsync(descriptor)
-        } * 1000
+        let directory = run.appendingPathComponent("probe-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let jobs = (0..<count).map(FileSystemRatioBench.echoJob)
+        let writer = ResultWriter(directory: directory)
+        return try seconds { try writer.deliver(jobs) } * 1000
     }
 
     /// The probe as a line of the bench's output.
     static func probeLine() -> String {
         guard let milliseconds = try? probe() else { return "file system probe failed in \(run.path)" }
-        return "file system in \(base.path): 1,024 small files written, synced and renamed in \(Int(milliseconds.rounded())) ms"
+        return "file system in \(base.path): 1,024 result files written as one group in \(Int(milliseconds.rounded())) ms"
     }
 }

@@ -88,7 +88,7 @@ struct FileSystemRatioBench {
     }
 
     /// A finished job as the echo agent leaves it for the line `index` of ``bulkFile(lines:)``.
-    private static func echoJob(_ index: Int) -> Job {
+    static func echoJob(_ index: Int) -> Job {
         let input = "Summarise item number \(index) in one sentence."
         let now = Timestamp.now
         return Job(

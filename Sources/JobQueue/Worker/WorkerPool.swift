@@ -138,13 +138,7 @@ public final class WorkerPool: @unchecked Sendable {
         workerCondition.lock()
         while true {
             while readyHead == ready.count && !workersExit { workerCondition.wait() }
-            if readyHead == ready.count { break }
-            let job = ready[readyHead]
-            readyHead += 1
-            if readyHead == ready.count {
-                ready.removeAll(keepingCapacity: true)
-                readyHead = 0
-            }
+            guard let job = takeReady() else { break }
             let token = tokens[job.seq] ?? CancellationToken()
             workerCondition.unlock()
             let started = DispatchTime.now().uptimeNanoseconds
@@ -483,6 +477,18 @@ public final class WorkerPool: @unchecked Sendable {
         workerCondition.unlock()
     }
 
+    /// The oldest ready job, taken off the list (the caller holds `workerCondition`).
+    private func takeReady() -> Job? {
+        guard readyHead < ready.count else { return nil }
+        let job = ready[readyHead]
+        readyHead += 1
+        if readyHead == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            readyHead = 0
+        }
+        return job
+    }
+
     /// Starts ready jobs of an asynchronous handler while fewer than `concurrency` run.
     private func startReady() {
         guard let asyncHandler else { return }
@@ -493,15 +499,9 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         // Once stopping, ready jobs stay put: the coordinator hands them back to the queue.
-        while stopRequestedAt == nil && asyncRunning < options.concurrency && readyHead < ready.count {
-            let job = ready[readyHead]
-            readyHead += 1
+        while stopRequestedAt == nil && asyncRunning < options.concurrency, let job = takeReady() {
             asyncRunning += 1
             starting.append((job, tokens[job.seq] ?? CancellationToken()))
-        }
-        if readyHead == ready.count {
-            ready.removeAll(keepingCapacity: true)
-            readyHead = 0
         }
         workerCondition.unlock()
         for (job, token) in starting { start(job, token: token, handler: asyncHandler, threads: threads) }
