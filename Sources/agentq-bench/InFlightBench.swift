@@ -32,7 +32,6 @@ struct InFlightBench {
     func run() throws {
         let stub = try StubModelServer(delayMilliseconds: Int64(latencyMilliseconds))
         defer { try? stub.stop() }
-        var homes: [AgentQHome] = []   // removed with the bench's directory at exit
         print(BenchDirectory.probeLine())
         let agents: [(label: String, definition: String)] = [
             ("echo latency_ms \(latencyMilliseconds)",
@@ -42,25 +41,24 @@ struct InFlightBench {
         ]
         for (label, definition) in agents {
             let before = stub.answered
-            let wide = try drain(definition: definition, jobs: jobs, concurrency: concurrency, homes: &homes)
+            let wide = try drain(definition: definition, jobs: jobs, concurrency: concurrency)
             let stubNote = label.hasPrefix("HTTP") ? ", the stub held at most \(stub.mostInFlight) requests at once (\(stub.answered - before) answered)" : ""
             let ideal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
             print("in flight, \(label): \(wide.files) jobs at --concurrency \(concurrency) in \(format(wide.seconds)) s, ideal \(format(ideal)) s = "
                 + "\(String(format: "%+.1f", (wide.seconds / ideal - 1) * 100)) % (goal: within 5 %) \(wide.phases), peak RSS \(format(wide.maxRSSMB)) MB\(stubNote), load \(loadAverage())")
-            let narrow = try drain(definition: definition, jobs: 64, concurrency: 16, homes: &homes)
+            let narrow = try drain(definition: definition, jobs: 64, concurrency: 16)
             let perJob = (wide.maxRSSMB - narrow.maxRSSMB) * 1024 / Double(concurrency - 16)
             print("in flight, \(label): memory per job in flight \(String(format: "%.1f", perJob)) KB "
                 + "(peak RSS \(format(wide.maxRSSMB)) MB at \(concurrency), \(format(narrow.maxRSSMB)) MB at 16)")
         }
-        let widest = try drain(definition: agents[0].definition, jobs: jobs, concurrency: jobs, homes: &homes)
+        let widest = try drain(definition: agents[0].definition, jobs: jobs, concurrency: jobs)
         let ideal = Double(latencyMilliseconds) / 1000
         print("in flight, echo latency_ms \(latencyMilliseconds): \(widest.files) jobs at --concurrency \(jobs) in \(format(widest.seconds)) s, "
             + "ideal \(format(ideal)) s, peak RSS \(format(widest.maxRSSMB)) MB, load \(loadAverage())")
         if FileManager.default.isWritableFile(atPath: "/dev/shm") {
             let memory = try drain(
-                definition: agents[0].definition, jobs: jobs, concurrency: concurrency, homes: &homes,
+                definition: agents[0].definition, jobs: jobs, concurrency: concurrency,
                 in: URL(fileURLWithPath: "/dev/shm"))
-            if let memoryHome = homes.last { try? FileManager.default.removeItem(at: memoryHome.root) }   // memory, not disk
             let wideIdeal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
             print("in flight, echo latency_ms \(latencyMilliseconds), home on tmpfs (no disk; not durable): \(memory.files) jobs at --concurrency \(concurrency) in "
                 + "\(format(memory.seconds)) s, ideal \(format(wideIdeal)) s = \(String(format: "%+.1f", (memory.seconds / wideIdeal - 1) * 100)) % \(memory.phases), load \(loadAverage())")
@@ -69,11 +67,13 @@ struct InFlightBench {
 
     /// Submits `jobs` lines for the agent and times `agentq worker --drain` over them.
     private func drain(
-        definition: String, jobs: Int, concurrency: Int, homes: inout [AgentQHome],
+        definition: String, jobs: Int, concurrency: Int,
         in parent: URL = BenchDirectory.run
     ) throws -> (files: Int, seconds: Double, maxRSSMB: Double, phases: String) {
         let home = AgentQHome(root: parent.appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))"))
-        homes.append(home)
+        // Homes in the bench's directory go when it exits (BenchDirectory says why); one elsewhere
+        // (the tmpfs run's, in memory) goes now.
+        defer { if parent != BenchDirectory.run { try? FileManager.default.removeItem(at: home.root) } }
         try FileManager.default.createDirectory(at: home.root, withIntermediateDirectories: true)
         let agentFile = home.root.appendingPathComponent("model.json")
         try Data(definition.utf8).write(to: agentFile)
