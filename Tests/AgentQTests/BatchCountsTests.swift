@@ -162,6 +162,7 @@ struct BatchCountsTests {
         // The schema as the previous version left it, with jobs in every status.
         let newer: Set<String> = [
             "jobqueue-5-batch-counts", "jobqueue-6-unsuccessful-index", "agentq-batch-usage-totals", "jobqueue-7-batch-counts-by-writers",
+            "agentq-batch-usage-by-store",
         ]
         let older = AgentQueue.migrations.filter { !newer.contains($0.name) }
         #expect(older.count == AgentQueue.migrations.count - newer.count)

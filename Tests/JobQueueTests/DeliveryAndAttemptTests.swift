@@ -28,6 +28,61 @@ struct DeliveryAndAttemptTests {
         #expect(try test.store.undeliveredJobs(limit: 10).isEmpty)
     }
 
+    @Test("one round trip ending many jobs writes exactly those still the worker's, whatever their place in it",
+          arguments: StoreDriver.allCases)
+    func endStatesOfOwnedAndLostJobs(_ driver: StoreDriver) throws {
+        let test = try TestStore(driver)
+        defer { test.remove() }
+        let batch = NewBatch(source: "mixed")
+        try enqueue(test.store, (0..<100).map { NewJob(handler: "h", input: "j\($0)", maxAttempts: 1) }, batch: batch)
+        // Every fourth job's lease runs out and another worker takes it over.
+        let claimed = try claim(test.store, worker: "w1", limit: 100)
+        #expect(claimed.count == 100)
+        let lost = Set(claimed.enumerated().filter { $0.offset % 4 == 3 }.map(\.element.seq))
+        let shortLeased = try test.store.exchange(ExchangeRequest(
+            workerID: "w1", now: .now, outcomes: claimed.filter { lost.contains($0.seq) }.map {
+                JobOutcome(job: $0, resolution: .requeue)
+            }))
+        #expect(shortLeased.refused.isEmpty)
+        let takenOver = try claim(test.store, worker: "w2", limit: 100)
+        #expect(Set(takenOver.map(\.seq)) == lost)
+
+        // w1 reports all 100 in one round trip (several statements' worth): succeeded, failed,
+        // cancelled in turn; some of the lost ones were already delivered by w1's sink.
+        let error = JobError(type: "agent_error", message: "boom")
+        let outcomes = claimed.enumerated().map { index, job in
+            let resolution: JobOutcome.Resolution = switch index % 3 {
+            case 0: .succeeded(output: #"{"n": \#(index)}"#)
+            case 1: .failed(error, output: "partial \(index)")
+            default: .cancelled(JobError(type: "cancelled", message: "stop \(index)"), output: nil)
+            }
+            return JobOutcome(job: job, resolution: resolution, delivered: index % 2 == 0)
+        }
+        let result = try commit(test.store, worker: "w1", outcomes)
+        #expect(result.refused == lost)
+        for (index, outcome) in outcomes.enumerated() {
+            let stored = try #require(try test.store.job(id: outcome.job.id))
+            if lost.contains(outcome.job.seq) {
+                #expect(stored.status == .running && stored.workerID == "w2", "job \(index) is w2's and stays so")
+                continue
+            }
+            let end = try #require(outcome.finishedJob)
+            #expect(stored.status == end.status, "job \(index)")
+            #expect(stored.output == end.output, "job \(index)")
+            #expect(stored.error == end.error, "job \(index)")
+            #expect(stored.workerID == nil && stored.finishedAt == outcome.finishedAt, "job \(index)")
+            let attempts = try test.store.attempts(ofJob: outcome.job.id)
+            #expect(attempts.map(\.error) == (end.error.map { [$0] } ?? []), "job \(index)")
+        }
+        // Undelivered end states are returned for delivery, delivered ones not again; a lost
+        // job is not, its w1 end state never having committed.
+        let expectedForDelivery = Set(outcomes.enumerated()
+            .filter { !lost.contains($0.element.job.seq) && $0.offset % 2 == 1 }.map(\.element.job.seq))
+        #expect(Set(result.finished.map(\.seq)) == expectedForDelivery)
+        let counts = try test.store.counts(batchID: batch.id)
+        #expect(counts.running == lost.count && counts.succeeded + counts.failed + counts.cancelled == 100 - lost.count)
+    }
+
     @Test("jobs retry numbers the new attempts after the old ones", arguments: StoreDriver.allCases)
     func retryNumbersAttemptsOnwards(_ driver: StoreDriver) throws {
         let test = try TestStore(driver)

@@ -19,6 +19,7 @@ public final class SQLiteBatchBudgetStore: BatchBudgetStore {
             );
             """),
         usageTotalsMigration,
+        usageByStoreMigration,
     ]
 
     public func setBudget(_ budget: BatchBudget) throws {

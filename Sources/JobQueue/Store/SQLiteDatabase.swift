@@ -20,6 +20,8 @@ public final class SQLiteDatabase: Sendable {
     public let pool: DatabasePool
     /// How long a statement waits for another process's write lock before failing with `.busy`.
     public let busyTimeout: TimeInterval
+    /// The statements the store runs when it changes an output, from the migrations.
+    public let outputHooks: [OutputHook]
 
     /// The busy timeout when neither the caller nor `AGENTQ_BUSY_TIMEOUT` sets one. Well under
     /// the default 30 s lease: writers hold the lock for milliseconds (a bulk submit commits
@@ -30,6 +32,7 @@ public final class SQLiteDatabase: Sendable {
     ///   (seconds), else ``defaultBusyTimeout``.
     public init(path: String, migrations: [SQLiteMigration], busyTimeout: TimeInterval? = nil) throws {
         self.path = path
+        outputHooks = migrations.compactMap(\.outputHook)
         let timeout = busyTimeout ?? Self.busyTimeoutFromEnvironment() ?? Self.defaultBusyTimeout
         self.busyTimeout = timeout
         var configuration = Configuration()
@@ -167,9 +170,14 @@ public final class SQLiteDatabase: Sendable {
 public struct SQLiteMigration: Sendable {
     public var name: String
     public var sql: String
-    public init(_ name: String, sql: String) {
+    /// What the store must run whenever it changes an output, once this migration's schema is
+    /// in place (see ``OutputHook``).
+    public var outputHook: OutputHook?
+
+    public init(_ name: String, sql: String, outputHook: OutputHook? = nil) {
         self.name = name
         self.sql = sql
+        self.outputHook = outputHook
     }
 
 }

@@ -420,6 +420,8 @@ public final class SQLiteJobStore: JobStore {
             // The batch counted below is the row's own: a job not as it was claimed is refused.
             statement.bind(9, outcome.job.batchID)
             guard try statement.stepToCompletion(db) == 1 else { return .refused }   // lease lost: not ours now
+            // The output it replaced is the one claimed: nobody else writes a running job's output.
+            try outputChanged(batchID: outcome.job.batchID, from: outcome.job.output, to: finished.output, db: db)
             counts.move(batchID: outcome.job.batchID, from: .running, to: finished.status)
             if let error = finished.error {
                 try recordAttemptError(seq: seq, attempt: finished.attempts, error: error, now: now, db: db)
@@ -463,11 +465,25 @@ public final class SQLiteJobStore: JobStore {
         }
         guard let row else { return .refused }   // the lease was lost: another worker owns the job now
         let job = Self.job(from: row)
+        try outputChanged(batchID: job.batchID, from: outcome.job.output, to: job.output, db: db)
         counts.move(batchID: job.batchID, from: .running, to: job.status)
         if let recordedError {
             try recordAttemptError(seq: seq, attempt: job.attempts, error: recordedError, now: now, db: db)
         }
         return .applied(job.status.isFinished ? job : nil)
+    }
+
+    /// Runs the database's output hooks (``OutputHook``) for one job's output change, inside
+    /// the transaction making it.
+    private func outputChanged(batchID: String?, from old: String?, to new: String?, db: Database) throws {
+        guard let batchID, !database.outputHooks.isEmpty, old != new else { return }
+        for hook in database.outputHooks where hook.matches(old) || hook.matches(new) {
+            let statement = try db.cachedStatement(sql: hook.sql)
+            statement.bind(1, batchID)
+            statement.bind(2, old)
+            statement.bind(3, new)
+            try statement.stepToCompletion(db)
+        }
     }
 
     private func recordAttemptError(seq: Int64, attempt: Int, error: JobError, now: Timestamp, db: Database) throws {
@@ -653,7 +669,7 @@ public final class SQLiteJobStore: JobStore {
             var counts = BatchCountChanges()
             let outcomes = try ids.map { id in
                 // The status it leaves, for the batch counts (RETURNING sees only the new one).
-                guard let current = try Row.fetchOne(db, sql: "SELECT status, batch_id FROM jobs WHERE id = ?", arguments: [id])
+                guard let current = try Row.fetchOne(db, sql: "SELECT status, batch_id, output FROM jobs WHERE id = ?", arguments: [id])
                 else { return RetryOutcome(id: id, effect: .notFound, status: nil) }
                 let status = JobStatus(rawValue: current[0])
                 try db.execute(sql: """
@@ -667,6 +683,7 @@ public final class SQLiteJobStore: JobStore {
                     WHERE id = ? AND status IN ('failed', 'cancelled')
                     """, arguments: [now.milliseconds, id])
                 guard db.changesCount == 1 else { return RetryOutcome(id: id, effect: .notRetryable, status: status) }
+                try outputChanged(batchID: current[1], from: current[2], to: nil, db: db)
                 counts.move(batchID: current[1], from: status, to: .queued)
                 return RetryOutcome(id: id, effect: .requeued, status: .queued)
             }
