@@ -259,22 +259,32 @@ if !bench.engineOnly {
     try? FileManager.default.removeItem(at: home.root)
 }
 
-// 2. Engine: claim + complete with an instant handler and no result files.
+// 2. Engine: claim + complete with an instant handler and no result files. Three rounds of
+// each: a run lasts under a second, and this shared machine's speed moves by a third between
+// runs, so the line shows the best and the median.
 for workers in [1, 4, 16] {
     for prefetch in (bench.engineOnly ? [nil] : [0, nil]) as [Int?] {
-        let home = try freshHome()
-        let queue = try AgentQueue(home: home)
-        _ = try queue.store.enqueue(batch: NewBatch(source: "bench")) { inserter in
-            for index in 0..<bench.engineJobs { try inserter.insert(NewJob(handler: "echo", input: "job \(index)")) }
+        var rates: [Double] = []
+        var jobs = 0
+        for _ in 0..<3 {
+            let home = try freshHome()
+            let queue = try AgentQueue(home: home)
+            _ = try queue.store.enqueue(batch: NewBatch(source: "bench")) { inserter in
+                for index in 0..<bench.engineJobs { try inserter.insert(NewJob(handler: "echo", input: "job \(index)")) }
+            }
+            let pool = WorkerPool(
+                store: queue.store, handler: InstantHandler(), sink: DiscardingSink(),
+                options: WorkerOptions(mode: .drain, concurrency: workers, prefetch: prefetch))
+            var summary = WorkerSummary()
+            let elapsed = try seconds { summary = try pool.run() }
+            rates.append(Double(summary.succeeded) / elapsed)
+            jobs = summary.succeeded
+            try? FileManager.default.removeItem(at: home.root)
         }
-        let pool = WorkerPool(
-            store: queue.store, handler: InstantHandler(), sink: DiscardingSink(),
-            options: WorkerOptions(mode: .drain, concurrency: workers, prefetch: prefetch))
+        rates.sort()
         let prefetchText = prefetch.map(String.init) ?? "auto"
-        var summary = WorkerSummary()
-        let elapsed = try seconds { summary = try pool.run() }
-        print("engine \(String(workers).padding(toLength: 2, withPad: " ", startingAt: 0)) workers, prefetch \(prefetchText.padding(toLength: 4, withPad: " ", startingAt: 0)): \(summary.succeeded) jobs in \(String(format: "%.3f", elapsed)) s = \(rate(summary.succeeded, elapsed)) jobs/s")
-        try? FileManager.default.removeItem(at: home.root)
+        print("engine \(String(workers).padding(toLength: 2, withPad: " ", startingAt: 0)) workers, prefetch \(prefetchText.padding(toLength: 4, withPad: " ", startingAt: 0)): "
+            + "\(jobs) jobs, best of 3 \(rate(Int(rates[2]), 1)) jobs/s, median \(rate(Int(rates[1]), 1)) (goal: >= 80k)")
     }
 }
 if bench.engineOnly {
