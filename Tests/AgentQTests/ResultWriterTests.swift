@@ -181,6 +181,19 @@ struct ResultWriterTests {
         #expect(files.allSatisfy { $0.hasPrefix("job_") && $0.hasSuffix(".json") })
     }
 
+    @Test("a turn's output text: its fields in a fixed order, strings escaped, and it reads back the same")
+    func turnOutputText() throws {
+        let result = TurnResult(
+            response: "say \"hi\"\n\\ é🚀", toolCalls: [],
+            usage: TokenUsage(inputTokens: 1, outputTokens: 2, cachedInputTokens: 3, cacheWriteTokens: 4, reasoningTokens: 5,
+                              costUSD: 0.25),
+            steps: 2)
+        #expect(result.jsonText == #"{"response":"say \"hi\"\n\\ é🚀","tool_calls":[],"usage":{"input_tokens":1,"output_tokens":2,"cached_input_tokens":3,"cache_write_tokens":4,"reasoning_tokens":5,"cost_usd":0.250000},"steps":2}"#)
+        #expect(TurnResult(jsonText: result.jsonText) == result)
+        #expect(TurnResult(response: nil).jsonText
+            == #"{"response":null,"tool_calls":[],"usage":{"input_tokens":0,"output_tokens":0,"cached_input_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0,"cost_usd":0.000000},"steps":0}"#)
+    }
+
     @Test("JSONText.quoted escapes exactly what JSON needs")
     func quoted() throws {
         #expect(JSONText.quoted("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\u0001""#)

@@ -21,8 +21,11 @@ public enum ResultDocument {
         appendField("agent", job.handler, to: &out)
         appendField("status", job.status.rawValue, to: &out)
         out.append(",")
-        if let output = job.output, output.utf8.count > 2, output.hasPrefix("{"), output.hasSuffix("}") {
-            out.append(contentsOf: output.dropFirst().dropLast())
+        if let output = job.output, output.utf8.count > 2, output.utf8.first == UInt8(ascii: "{"),
+            output.utf8.last == UInt8(ascii: "}")
+        {
+            // On the UTF-8 view: String's own dropLast() counts the characters of the whole output.
+            out.append(contentsOf: Substring(output.utf8.dropFirst().dropLast()))
         } else {
             out.append(emptyOutputFields)
         }

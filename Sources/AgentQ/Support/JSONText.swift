@@ -17,6 +17,18 @@ public struct JSONText: Sendable {
     }
 
     public static func appendQuoted(_ string: String, to out: inout String) {
+        // Most strings (every key, most values) need no escape: one pass over their bytes, then
+        // one append, instead of a walk through the String's UTF-8 view index by index.
+        var contiguous = string
+        let plain = contiguous.withUTF8 { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if plain {
+            out.append("\"")
+            out.append(contiguous)
+            out.append("\"")
+            return
+        }
         out.append("\"")
         var plainStart = string.utf8.startIndex
         let utf8 = string.utf8
@@ -24,7 +36,7 @@ public struct JSONText: Sendable {
         while index != utf8.endIndex {
             let byte = utf8[index]
             if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                out.append(contentsOf: String(string.utf8[plainStart..<index])!)
+                out.append(contentsOf: Substring(utf8[plainStart..<index]))
                 switch byte {
                 case UInt8(ascii: "\""): out.append("\\\"")
                 case UInt8(ascii: "\\"): out.append("\\\\")
@@ -41,7 +53,8 @@ public struct JSONText: Sendable {
             }
             index = utf8.index(after: index)
         }
-        out.append(contentsOf: String(string.utf8[plainStart..<utf8.endIndex])!)
+        // A slice of the UTF-8 view, appended as is: no String made for it.
+        out.append(contentsOf: Substring(utf8[plainStart..<utf8.endIndex]))
         out.append("\"")
     }
 

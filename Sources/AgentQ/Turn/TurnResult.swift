@@ -36,32 +36,51 @@ public struct TurnResult: Sendable, Hashable {
     }
 
     /// `{"response": …, "tool_calls": […], "usage": {…}, "steps": N}`: the job output format.
+    ///
+    /// Written by hand, as ``ResultDocument`` is: every job makes one, and through ``JSONText``
+    /// it cost a result document's worth of work again.
     public var jsonText: String {
-        var json = JSONText()
-        json.object { object in
-            object.field("response", response)
-            object.field("tool_calls", raw: "[" + toolCalls.map(\.jsonText).joined(separator: ",") + "]")
-            object.field("usage", raw: usage.jsonText)
-            object.field("steps", steps)
+        var out = "{\"response\":"
+        out.reserveCapacity(240 + (response?.utf8.count ?? 0))
+        if let response { JSONText.appendQuoted(response, to: &out) } else { out.append("null") }
+        out.append(",\"tool_calls\":[")
+        for (index, call) in toolCalls.enumerated() {
+            if index > 0 { out.append(",") }
+            out.append(call.jsonText)
         }
-        return json.text
+        out.append("],\"usage\":")
+        usage.appendJSON(to: &out)
+        out.append(",\"steps\":")
+        out.append(String(steps))
+        out.append("}")
+        return out
     }
 }
 
 extension TokenUsage {
     /// `{"input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd"}`
     public var jsonText: String {
-        var json = JSONText()
-        json.object {
-            $0.field("input_tokens", inputTokens)
-            $0.field("output_tokens", outputTokens)
-            $0.field("cached_input_tokens", cachedInputTokens)
-            $0.field("cache_write_tokens", cacheWriteTokens)
-            $0.field("reasoning_tokens", reasoningTokens)
-            // Foundation's formatter is slow on Linux (a tenth of writing a result file); most
-            // turns cost nothing (echo, unpriced models).
-            $0.field("cost_usd", raw: costUSD == 0 ? "0.000000" : String(format: "%.6f", costUSD))
-        }
-        return json.text
+        var out = ""
+        appendJSON(to: &out)
+        return out
+    }
+
+    /// Appends ``jsonText`` to `out`.
+    func appendJSON(to out: inout String) {
+        out.append("{\"input_tokens\":")
+        out.append(String(inputTokens))
+        out.append(",\"output_tokens\":")
+        out.append(String(outputTokens))
+        out.append(",\"cached_input_tokens\":")
+        out.append(String(cachedInputTokens))
+        out.append(",\"cache_write_tokens\":")
+        out.append(String(cacheWriteTokens))
+        out.append(",\"reasoning_tokens\":")
+        out.append(String(reasoningTokens))
+        // Foundation's formatter is slow on Linux (a tenth of writing a result file); most
+        // turns cost nothing (echo, unpriced models).
+        out.append(",\"cost_usd\":")
+        out.append(costUSD == 0 ? "0.000000" : String(format: "%.6f", costUSD))
+        out.append("}")
     }
 }
