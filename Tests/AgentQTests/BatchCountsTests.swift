@@ -135,6 +135,39 @@ struct BatchCountsTests {
         #expect(try store.counts(batchID: batches[1]).succeeded == 0)
     }
 
+    @Test("odd usage in outputs (numbers as text, booleans, objects, a scalar, not JSON) adds what a scan of the outputs adds")
+    func oddUsageAgreesWithTheScan() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let outputs = [
+            #"{"usage":{"input_tokens":"12","output_tokens":true,"cost_usd":"0.5"}}"#,
+            #"{"usage":{"input_tokens":{"nested":1},"output_tokens":[2],"reasoning_tokens":null,"cost_usd":0.125}}"#,
+            #"{"usage":7,"response":"usage"}"#,
+            #"{"usage":{"input_tokens":1e3,"cached_input_tokens":-4,"cache_write_tokens":2.5,"cost_usd":1e-6}}"#,
+            #"not json "usage""#,
+            #"{"response":"no totals","usage":{}}"#,
+            #"{"usage":{"input_tokens":3,"cost_usd":0.25}}"#,
+        ]
+        let summary = try test.store.enqueue(batch: NewBatch(source: "odd")) { inserter in
+            for index in outputs.indices { try inserter.insert(NewJob(handler: "echo", input: "o\(index)")) }
+        }
+        let batchID = try #require(summary.batchID)
+        let claimed = try test.store.exchange(ExchangeRequest(workerID: "w", now: .now, claimLimit: outputs.count)).claimed
+        #expect(claimed.count == outputs.count)
+        let error = JobError(type: "agent_error", message: "odd")
+        _ = try test.store.exchange(ExchangeRequest(workerID: "w", now: .now, outcomes: claimed.enumerated().map {
+            JobOutcome(job: $0.element, resolution: $0.offset % 2 == 0
+                ? .succeeded(output: outputs[$0.offset]) : .failed(error, output: outputs[$0.offset]))
+        }))
+        try Self.expectAgreement(test.queue, [batchID], "odd outputs written")
+        #expect(try test.queue.budgets.usage(batchID: batchID).inputTokens == 12 + 1000 + 3)
+        // The failed ones retried by hand: their outputs are taken back.
+        let failed = try test.store.jobs(matching: JobFilter(status: .failed, batchID: batchID))
+        #expect(failed.count == outputs.count / 2)
+        _ = try test.store.retry(ids: failed.map(\.id), now: .now)
+        try Self.expectAgreement(test.queue, [batchID], "failed ones retried")
+    }
+
     @Test("a second connection sees the counts the first one changed")
     func anotherProcessSeesTheCounts() throws {
         let test = try TestQueue()
