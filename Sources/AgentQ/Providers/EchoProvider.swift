@@ -83,7 +83,7 @@ public struct EchoProvider: AsyncModelProvider {
             }
         }
         // Most inputs have no `/tool ` line; splitting them into lines walks every character.
-        guard input.utf8.starts(with: "/tool ".utf8) || Self.contains("\n/tool ", in: input) else { return calls }
+        guard input.utf8.starts(with: "/tool ".utf8) || ByteSearch.contains("\n/tool ", in: input) else { return calls }
         for line in input.split(separator: "\n") where line.hasPrefix("/tool ") {
             let rest = line.dropFirst("/tool ".count).drop(while: { $0 == " " })
             let name = rest.prefix(while: { $0 != " " })
@@ -92,19 +92,6 @@ public struct EchoProvider: AsyncModelProvider {
             calls.append((String(name), arguments.isEmpty ? "{}" : arguments))
         }
         return calls
-    }
-
-    /// Whether `text` contains `marker` (both compared as UTF-8 bytes).
-    private static func contains(_ marker: String, in text: String) -> Bool {
-        let needle = Array(marker.utf8)
-        var contiguous = text
-        return contiguous.withUTF8 { bytes in
-            guard bytes.count >= needle.count else { return false }
-            for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-                if bytes[start..<start + needle.count].elementsEqual(needle) { return true }
-            }
-            return false
-        }
     }
 
     static func jsonText(_ value: JSONValue) -> String {

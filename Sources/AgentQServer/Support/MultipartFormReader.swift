@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import NIOCore
 
 /// Reads a `multipart/form-data` body as it arrives, chunk by chunk, so a file part can be
@@ -105,21 +106,7 @@ struct MultipartFormReader {
     }
 
     private func find(_ needle: [UInt8]) -> Int? {
-        guard buffer.count >= needle.count, let first = needle.first else { return nil }
-        return buffer.withUnsafeBytes { haystack in
-            needle.withUnsafeBytes { needleBytes in
-                let base = haystack.baseAddress!
-                let last = haystack.count - needle.count
-                var start = 0
-                while start <= last {
-                    guard let found = memchr(base + start, Int32(first), last - start + 1) else { return nil }
-                    let index = base.distance(to: UnsafeRawPointer(found))
-                    if memcmp(base + index, needleBytes.baseAddress!, needle.count) == 0 { return index }
-                    start = index + 1
-                }
-                return nil
-            }
-        }
+        ByteSearch.firstIndex(of: needle, in: buffer)
     }
 
     private mutating func keepTail(_ count: Int) {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A statement the store runs whenever it changes a job's output, declared by the migration
 /// whose tables depend on the outputs: how a layer above keeps totals over its jobs' outputs in
 /// step with them, in the same transaction, without the engine knowing what the outputs mean.
@@ -32,24 +30,7 @@ public struct OutputHook: Sendable {
 
     /// Whether `output` contains the marker.
     func matches(_ output: String?) -> Bool {
-        guard var output else { return false }
-        var marker = self.marker
-        return output.withUTF8 { text in
-            marker.withUTF8 { marker in
-                guard let base = text.baseAddress, let needle = marker.baseAddress, marker.count <= text.count else {
-                    return marker.isEmpty
-                }
-                // memchr to each candidate first byte, then memcmp (glibc's memmem is not in Swift's Glibc).
-                let last = text.count - marker.count
-                var index = 0
-                while index <= last {
-                    guard let found = memchr(base + index, Int32(needle.pointee), last - index + 1) else { return false }
-                    index = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
-                    if memcmp(base + index, needle, marker.count) == 0 { return true }
-                    index += 1
-                }
-                return false
-            }
-        }
+        guard let output else { return false }
+        return ByteSearch.contains(marker, in: output)
     }
 }
