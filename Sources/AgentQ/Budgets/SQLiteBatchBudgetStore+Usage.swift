@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import JobQueue
 
@@ -29,7 +28,8 @@ extension SQLiteBatchBudgetStore {
         return fields.map(value) + ["CAST(ROUND((\(value("cost_usd"))) * 1000000) AS INTEGER)"]
     }
 
-    /// `INSERT … ON CONFLICT` that adds `output`'s contribution, less `minus`'s, to `batch`'s row.
+    /// `INSERT … ON CONFLICT` that adds `output`'s contribution, less `minus`'s, to `batch`'s row
+    /// (one statement, without its `;`).
     private static func add(_ output: String, minus: String? = nil, batch: String) -> String {
         let columns = fields + ["cost_micro_usd"]
         let plus = contribution(output)
@@ -37,7 +37,7 @@ extension SQLiteBatchBudgetStore {
         return """
             INSERT INTO batch_usage (batch_id, \(columns.joined(separator: ", ")))
                 VALUES (\(batch), \(values.joined(separator: ", ")))
-                ON CONFLICT (batch_id) DO UPDATE SET \(columns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "));
+                ON CONFLICT (batch_id) DO UPDATE SET \(columns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
             """
     }
 
@@ -55,18 +55,18 @@ extension SQLiteBatchBudgetStore {
         CREATE TRIGGER batch_usage_insert AFTER INSERT ON jobs
             WHEN new.batch_id IS NOT NULL AND instr(new.output, '"usage"')
         BEGIN
-            \(add("new.output", batch: "new.batch_id"))
+            \(add("new.output", batch: "new.batch_id"));
         END;
         CREATE TRIGGER batch_usage_update AFTER UPDATE OF output ON jobs
             WHEN new.batch_id IS NOT NULL AND old.output IS NOT new.output
                 AND (instr(old.output, '"usage"') OR instr(new.output, '"usage"'))
         BEGIN
-            \(add("new.output", minus: "old.output", batch: "new.batch_id"))
+            \(add("new.output", minus: "old.output", batch: "new.batch_id"));
         END;
         CREATE TRIGGER batch_usage_delete AFTER DELETE ON jobs
             WHEN old.batch_id IS NOT NULL AND instr(old.output, '"usage"')
         BEGIN
-            \(add("NULL", minus: "old.output", batch: "old.batch_id"))
+            \(add("NULL", minus: "old.output", batch: "old.batch_id"));
         END;
         CREATE TRIGGER batch_usage_batch_delete AFTER DELETE ON batches
         BEGIN
@@ -83,7 +83,7 @@ extension SQLiteBatchBudgetStore {
         "agentq-batch-usage-by-store", sql: "DROP TRIGGER batch_usage_update;",
         outputHook: OutputHook(
             marker: #""usage""#,
-            sql: String(add("?3", minus: "?2", batch: "?1").trimmingCharacters(in: .whitespacesAndNewlines).dropLast())))
+            sql: add("?3", minus: "?2", batch: "?1")))
 
     /// The usage recorded in the batch's job outputs, summed.
     /// - throws: ``JobQueue/StoreError``.

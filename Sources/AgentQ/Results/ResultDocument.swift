@@ -8,8 +8,9 @@ import JobQueue
 /// let text = ResultDocument.json(for: job)   // {"job_id":"job_…","custom_id":null,…}
 /// ```
 public enum ResultDocument {
-    /// The output of a job that produced none (failed before its first model call, or not run yet).
-    static let emptyOutputFields = #""response":null,"tool_calls":[],"usage":{"input_tokens":0,"output_tokens":0,"cached_input_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0,"cost_usd":0.000000},"steps":0"#
+    /// The output of a job that produced none (failed before its first model call, or not run
+    /// yet): an empty turn's output without its braces, made once.
+    static let emptyOutputFields = String(Substring(TurnResult(response: nil).jsonText.utf8.dropFirst().dropLast()))
 
     public static func json(for job: Job) -> String {
         var out = "{\"job_id\":"

@@ -16,12 +16,17 @@ public struct JSONText: Sendable {
         return out
     }
 
+    /// The bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
     public static func appendQuoted(_ string: String, to out: inout String) {
         // Most strings (every key, most values) need no escape: one pass over their bytes, then
         // one append, instead of a walk through the String's UTF-8 view index by index.
         var contiguous = string
         let plain = contiguous.withUTF8 { bytes in
-            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+            !bytes.contains(where: needsEscape)
         }
         if plain {
             out.append("\"")
@@ -35,7 +40,7 @@ public struct JSONText: Sendable {
         var index = utf8.startIndex
         while index != utf8.endIndex {
             let byte = utf8[index]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            if needsEscape(byte) {
                 out.append(contentsOf: Substring(utf8[plainStart..<index]))
                 switch byte {
                 case UInt8(ascii: "\""): out.append("\\\"")
