@@ -1,3 +1,4 @@
+import AgentQ
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -22,8 +23,9 @@ public final class StubModelServer: @unchecked Sendable {
     private let channel: any Channel
     private let counters = InFlightCounter()
 
+    /// - parameter requested: the loopback port to listen on; 0 (the default) picks a free one.
     /// - throws: when the port cannot be bound.
-    public init(delayMilliseconds: Int64) throws {
+    public init(delayMilliseconds: Int64, port requested: Int = 0) throws {
         self.delayMilliseconds = delayMilliseconds
         let counters = self.counters
         let delay = delayMilliseconds
@@ -35,7 +37,7 @@ public final class StubModelServer: @unchecked Sendable {
                     channel.pipeline.addHandler(Handler(delayMilliseconds: delay, counters: counters))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
+            .bind(host: "127.0.0.1", port: requested).wait()
         port = channel.localAddress?.port ?? 0
     }
 
@@ -80,38 +82,50 @@ public final class StubModelServer: @unchecked Sendable {
             }
         }
 
+        /// The fields of a chat request the stub reads.
+        private struct ChatRequest: Decodable {
+            struct Message: Decodable {
+                var role: String
+                var content: String?
+
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    role = try container.decode(String.self, forKey: .role)
+                    // Content given as parts (not a plain string) reads as empty.
+                    content = try? container.decodeIfPresent(String.self, forKey: .content)
+                }
+
+                enum CodingKeys: String, CodingKey { case role, content }
+            }
+
+            var messages: [Message] = []
+            var stream: Bool?
+        }
+
+        /// Written without JSONSerialization, which cost more CPU per request than agentq's
+        /// own side of the call and so, on a small machine, slowed the very figure the stub
+        /// is there to measure.
         private func respond(context: ChannelHandlerContext, to request: String) {
-            let object = (try? JSONSerialization.jsonObject(with: Data(request.utf8))) as? [String: Any] ?? [:]
-            let messages = object["messages"] as? [[String: Any]] ?? []
-            let last = messages.last(where: { $0["role"] as? String == "user" })?["content"] as? String ?? ""
-            let answer = "echo: " + last
-            let stream = object["stream"] as? Bool ?? false
+            let parsed = try? JSONDecoder().decode(ChatRequest.self, from: Data(request.utf8))
+            let last = parsed?.messages.last(where: { $0.role == "user" })?.content ?? ""
+            let answer = JSONText.quoted("echo: " + last)
             let text: String
             var headers = HTTPHeaders()
-            if stream {
+            if parsed?.stream ?? false {
                 headers.add(name: "content-type", value: "text/event-stream")
-                text = Self.sse(["choices": [["index": 0, "delta": ["role": "assistant", "content": answer]]]])
-                    + Self.sse(["choices": [["index": 0, "delta": [:] as [String: Any], "finish_reason": "stop"]]])
-                    + Self.sse(["choices": [] as [Any], "usage": ["prompt_tokens": 3, "completion_tokens": 3]])
+                text = #"data: {"choices":[{"delta":{"content":\#(answer),"role":"assistant"},"index":0}]}"# + "\n\n"
+                    + #"data: {"choices":[{"delta":{},"finish_reason":"stop","index":0}]}"# + "\n\n"
+                    + #"data: {"choices":[],"usage":{"completion_tokens":3,"prompt_tokens":3}}"# + "\n\n"
                     + "data: [DONE]\n\n"
             } else {
                 headers.add(name: "content-type", value: "application/json")
-                text = Self.json([
-                    "id": "stub", "object": "chat.completion",
-                    "choices": [["index": 0, "message": ["role": "assistant", "content": answer], "finish_reason": "stop"]],
-                    "usage": ["prompt_tokens": 3, "completion_tokens": 3],
-                ])
+                text = #"{"choices":[{"finish_reason":"stop","index":0,"message":{"content":\#(answer),"role":"assistant"}}],"#
+                    + #""id":"stub","object":"chat.completion","usage":{"completion_tokens":3,"prompt_tokens":3}}"#
             }
             headers.add(name: "content-length", value: "\(text.utf8.count)")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
-
-        private static func json(_ object: [String: Any]) -> String {
-            (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        }
-
-        private static func sse(_ object: [String: Any]) -> String { "data: \(json(object))\n\n" }
     }
 }

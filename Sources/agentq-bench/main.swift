@@ -1,5 +1,6 @@
 // `make bench`: throughput figures for agentq on this machine. Prints numbers; never fails on them.
 import AgentQ
+import AgentQTesting
 import Foundation
 import JobQueue
 
@@ -25,6 +26,9 @@ struct Bench {
     var inFlightOnly = false
     /// `--submit-only`: just the million-line `agentq submit` (end of section 2).
     var submitOnly = false
+    /// `--stub-server PORT`: only run the in-flight bench's model stub on that loopback port
+    /// until killed, to time or profile agentq against it by hand.
+    var stubServerPort: Int?
 
     static func parse(_ arguments: [String]) -> Bench {
         var bench = Bench()
@@ -46,6 +50,7 @@ struct Bench {
             case "--engine-only": bench.engineOnly = true
             case "--in-flight-only": bench.inFlightOnly = true
             case "--submit-only": bench.submitOnly = true
+            case "--stub-server": bench.stubServerPort = Int(value ?? ""); index += 1
             case "--server-requests": bench.serverRequestsPerClient = Int(value ?? "") ?? bench.serverRequestsPerClient; index += 1
             default:
                 FileHandle.standardError.write(Data("agentq-bench: unknown argument \(argument)\n".utf8))
@@ -193,6 +198,11 @@ func endToEndDrains(_ binary: String, jobs: Int) throws {
 }
 
 let bench = Bench.parse(CommandLine.arguments)
+if let port = bench.stubServerPort {
+    let stub = try StubModelServer(delayMilliseconds: 1000, port: port)
+    print("model stub (1 s per answer) at \(stub.baseURL); stop it with Ctrl-C")
+    dispatchMain()
+}
 print("agentq bench — \(ProcessInfo.processInfo.activeProcessorCount) cores; figures from one run, this machine is shared and noisy; homes in \(BenchDirectory.run.path)")
 if bench.listsOnly, let binary = bench.agentqBinary {
     try ListLatencyBench(binary: binary).run()

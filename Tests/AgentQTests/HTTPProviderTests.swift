@@ -460,6 +460,26 @@ struct HTTPProviderTests {
         #expect(elapsed < 2.9, "the call took \(elapsed) s")
     }
 
+    @Test("a stall abandons its own stream only: one beside it that pauses for less than the idle timeout carries on",
+          arguments: families)
+    func stallAbandonsOnlyItsOwnStream(family: String) async throws {
+        try server.script(family, [
+            ["kind": "stall", "seconds": 3, "text": "stalled words"],
+            ["kind": "stall", "seconds": 0.8, "text": "paused words"],
+            ["kind": "ok", "text": "retried answer"],
+        ])
+        let stalling = Task { try await ask(family, "first", agent: agent(family, stream: true, idle: 1)) }
+        // The second call starts 0.6 s into the first one's stall, so it is paused (until 1.4 s)
+        // when the first is found silent (between 1 and 1.2 s).
+        let server = server
+        while try await offCooperativePool({ try server.log().count }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(600))
+        let pausing = try await ask(family, "second", agent: agent(family, stream: true, idle: 1))
+        #expect(pausing.text == "paused words")
+        #expect(try await stalling.value.text == "retried answer")
+        #expect(try server.log().count == 3, "one retry, of the stalled stream only")
+    }
+
     @Test("a mid-stream provider error (or its non-streamed 5xx) then ok: retried", arguments: families, [true, false])
     func streamErrorRetried(family: String, stream: Bool) async throws {
         let kind = family == "anthropic" ? "anthropic_stream_error" : "stream_error"

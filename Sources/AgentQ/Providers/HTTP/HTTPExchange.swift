@@ -39,9 +39,11 @@ enum HTTPExchange {
         url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double, token: CancellationToken
     ) async throws -> Response {
         try await cancellable(token: token) {
-            let response = try await execute(url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
-            let bytes = try await response.body.collect(upTo: 64 << 20)
-            return Response(status: Int(response.status.code), headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
+            try await ProviderHTTPClient.withClient { client in
+                let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+                let bytes = try await response.body.collect(upTo: 64 << 20)
+                return Response(status: Int(response.status.code), headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
+            }
         } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
     }
 
@@ -54,53 +56,50 @@ enum HTTPExchange {
         token: CancellationToken, onEvent: @escaping @Sendable (ServerSentEventParser.Event) throws -> Void
     ) async throws -> Response {
         try await cancellable(token: token) {
-            let response = try await execute(url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
-            let status = Int(response.status.code)
-            guard (200..<300).contains(status) else {
-                let bytes = try await response.body.collect(upTo: maxErrorBody)
-                return Response(status: status, headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
-            }
-            let activity = LastActivity()
-            let reader = Task(executorPreference: currentExecutor()) {
-                var parser = ServerSentEventParser()
-                for try await buffer in response.body {
-                    activity.touch()
-                    for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
+            try await ProviderHTTPClient.withClient { client in
+                let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+                let status = Int(response.status.code)
+                guard (200..<300).contains(status) else {
+                    let bytes = try await response.body.collect(upTo: maxErrorBody)
+                    return Response(status: status, headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
                 }
-                if let last = parser.finish() { try onEvent(last) }
+                let activity = StreamWatchdog.Activity()
+                let reader = Task(executorPreference: currentExecutor()) {
+                    var parser = ServerSentEventParser()
+                    for try await buffer in response.body {
+                        activity.touch()
+                        for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
+                    }
+                    if let last = parser.finish() { try onEvent(last) }
+                }
+                let stalled = Locked(false)
+                let watch = StreamWatchdog.shared.watch(activity, idleSeconds: idleSeconds) {
+                    stalled.update { $0 = true }
+                    reader.cancel()
+                }
+                defer { StreamWatchdog.shared.unwatch(watch) }
+                do {
+                    try await withTaskCancellationHandler { try await reader.value } onCancel: { reader.cancel() }
+                } catch {
+                    if stalled.current { throw Failure.stalled(seconds: idleSeconds) }
+                    throw error
+                }
+                // A reader that finished before the watchdog's cancel took effect read the whole stream.
+                return Response(status: status, headers: Self.headers(of: response), body: Data())
             }
-            // The watchdog runs on a Dispatch timer, not as a task: when the cooperative threads
-            // are busy (many streams, a slow event handler), a sleeping task may wake seconds
-            // late, and a stalled stream would hold its worker that much longer.
-            let stalled = Locked(false)
-            let watchdog = DispatchSource.makeTimerSource(queue: .global())
-            watchdog.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
-            watchdog.setEventHandler {
-                guard activity.secondsSinceLast > idleSeconds else { return }
-                stalled.update { $0 = true }
-                reader.cancel()
-            }
-            watchdog.resume()
-            defer { watchdog.cancel() }
-            do {
-                try await withTaskCancellationHandler { try await reader.value } onCancel: { reader.cancel() }
-            } catch {
-                if stalled.current { throw Failure.stalled(seconds: idleSeconds) }
-                throw error
-            }
-            // A reader that finished before the watchdog's cancel took effect read the whole stream.
-            return Response(status: status, headers: Self.headers(of: response), body: Data())
         } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
     }
 
-    private static func execute(url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double) async throws
+    private static func execute(
+        _ client: HTTPClient, url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double
+    ) async throws
         -> HTTPClientResponse
     {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        return try await ProviderHTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+        return try await client.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
     }
 
     /// The calling task's preferred executor (a worker pool's threads), for the tasks it starts:
@@ -139,23 +138,5 @@ enum HTTPExchange {
                 throw Failure.connection(String(describing: error))
             }
         }
-    }
-}
-
-/// When the last bytes of a stream arrived.
-private final class LastActivity: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = DispatchTime.now()
-
-    func touch() {
-        lock.lock()
-        last = DispatchTime.now()
-        lock.unlock()
-    }
-
-    var secondsSinceLast: Double {
-        lock.lock()
-        defer { lock.unlock() }
-        return Double(DispatchTime.now().uptimeNanoseconds - last.uptimeNanoseconds) / 1e9
     }
 }
