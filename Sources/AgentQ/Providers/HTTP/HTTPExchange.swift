@@ -38,7 +38,7 @@ enum HTTPExchange {
     static func send(
         url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double, token: CancellationToken
     ) async throws -> Response {
-        try await cancellable(token: token) {
+        try await cancellable(token: token) { _ in
             try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
                 let bytes = try await response.body.collect(upTo: 64 << 20)
@@ -55,7 +55,7 @@ enum HTTPExchange {
         url: String, headers: [(String, String)], body: Data, idleSeconds: Double, timeoutSeconds: Double,
         token: CancellationToken, onEvent: @escaping @Sendable (ServerSentEventParser.Event) throws -> Void
     ) async throws -> Response {
-        try await cancellable(token: token) {
+        try await cancellable(token: token) { stop in
             try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
                 let status = Int(response.status.code)
@@ -63,28 +63,18 @@ enum HTTPExchange {
                     let bytes = try await response.body.collect(upTo: maxErrorBody)
                     return Response(status: status, headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
                 }
+                // Read here, in the call's own task, which the watchdog stops when the stream goes silent.
                 let activity = StreamWatchdog.Activity()
-                let reader = Task(executorPreference: currentExecutor()) {
-                    var parser = ServerSentEventParser()
-                    for try await buffer in response.body {
-                        activity.touch()
-                        for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
-                    }
-                    if let last = parser.finish() { try onEvent(last) }
-                }
-                let stalled = Locked(false)
                 let watch = StreamWatchdog.shared.watch(activity, idleSeconds: idleSeconds) {
-                    stalled.update { $0 = true }
-                    reader.cancel()
+                    stop.stop(because: .stalled(seconds: idleSeconds))
                 }
                 defer { StreamWatchdog.shared.unwatch(watch) }
-                do {
-                    try await withTaskCancellationHandler { try await reader.value } onCancel: { reader.cancel() }
-                } catch {
-                    if stalled.current { throw Failure.stalled(seconds: idleSeconds) }
-                    throw error
+                var parser = ServerSentEventParser()
+                for try await buffer in response.body {
+                    activity.touch()
+                    for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
                 }
-                // A reader that finished before the watchdog's cancel took effect read the whole stream.
+                if let last = parser.finish() { try onEvent(last) }
                 return Response(status: status, headers: Self.headers(of: response), body: Data())
             }
         } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
@@ -112,12 +102,15 @@ enum HTTPExchange {
         response.headers.map { ($0.name, $0.value) }
     }
 
-    /// Runs the request as a task of its own, which the token cancels (as does cancelling the caller's task).
+    /// Runs the request as a task of its own, which the token cancels (as does cancelling the
+    /// caller's task), and which `operation` may stop itself through the ``Stop`` it is given.
     private static func cancellable<T: Sendable>(
-        token: CancellationToken, _ operation: @escaping @Sendable () async throws -> T,
+        token: CancellationToken, _ operation: @escaping @Sendable (Stop) async throws -> T,
         mapTimeout: @escaping @Sendable () -> Failure
     ) async throws -> T {
-        let task = Task(executorPreference: currentExecutor()) { try await operation() }
+        let stop = Stop()
+        let task = Task(executorPreference: currentExecutor()) { try await operation(stop) }
+        stop.attach { task.cancel() }
         let key = token.onCancel { _ in task.cancel() }
         let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
         token.removeCallback(key)
@@ -126,6 +119,7 @@ enum HTTPExchange {
             return value
         case .failure(let error):
             if token.isCancelled { throw JobCancelled() }
+            if let reason = stop.reason { throw reason }
             switch error {
             case let failure as Failure: throw failure
             case let clientError as HTTPClientError where clientError == .deadlineExceeded || clientError == .readTimeout:
@@ -137,6 +131,40 @@ enum HTTPExchange {
                 if error is ProviderError { throw error }
                 throw Failure.connection(String(describing: error))
             }
+        }
+    }
+}
+
+extension HTTPExchange {
+    /// Lets a call's operation stop its own task with a reason (a stream that went silent),
+    /// which the call then throws instead of the cancellation it caused.
+    final class Stop: @unchecked Sendable {
+        private let lock = NSLock()
+        private var cancelTask: (@Sendable () -> Void)?
+        private var stoppedBecause: Failure?
+
+        /// Why the call was stopped, if it was.
+        var reason: Failure? {
+            lock.lock()
+            defer { lock.unlock() }
+            return stoppedBecause
+        }
+
+        /// Cancels the call's task (at once, or as soon as it is attached).
+        func stop(because reason: Failure) {
+            lock.lock()
+            stoppedBecause = reason
+            let cancel = cancelTask
+            lock.unlock()
+            cancel?()
+        }
+
+        fileprivate func attach(_ cancel: @escaping @Sendable () -> Void) {
+            lock.lock()
+            cancelTask = cancel
+            let stopped = stoppedBecause != nil
+            lock.unlock()
+            if stopped { cancel() }
         }
     }
 }
