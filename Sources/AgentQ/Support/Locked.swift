@@ -37,3 +37,23 @@ extension Locked {
         }
     }
 }
+
+extension Locked {
+    /// Like ``value(for:orMake:)``, for a memo of values derived from keys that may come from
+    /// users: past `limit` keys the memo starts over, so it never grows without bound.
+    ///
+    /// ```swift
+    /// let hosts = Locked<[String: String]>([:])
+    /// let host = hosts.value(for: url, limit: 256) { URLComponents(string: url)?.host ?? "" }
+    /// ```
+    func value<Key: Hashable, Element>(for key: Key, limit: Int, orMake make: () -> Element) -> Element
+    where Value == [Key: Element] {
+        update { all in
+            if let existing = all[key] { return existing }
+            if all.count >= limit { all.removeAll() }
+            let made = make()
+            all[key] = made
+            return made
+        }
+    }
+}

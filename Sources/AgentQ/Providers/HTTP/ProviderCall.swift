@@ -161,9 +161,14 @@ struct ProviderCall {
     }
 
     static func isLocal(_ url: String) -> Bool {
-        guard let host = URL(string: url)?.host else { return false }
-        return host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "[::1]"
+        localURLs.value(for: url, limit: 256) {
+            guard let host = URL(string: url)?.host else { return false }
+            return host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "[::1]"
+        }
     }
+
+    /// Whether each base URL seen names this machine: parsing a URL per call showed in profiles.
+    private static let localURLs = Locked<[String: Bool]>([:])
 
     /// Removes the key from text that came from elsewhere (a provider's error message may quote it).
     static func scrub(_ text: String, key: String) -> String {
@@ -184,6 +189,10 @@ struct ProviderCall {
     }
 
     /// Appends `value` as JSON. - returns: false for a value of another type (nothing usable is appended then).
+    ///
+    /// Types are compared exactly before any cast: on Linux `is NSNull`, or a failed `as?`, on
+    /// a Swift dictionary bridges it (and everything in it) to Foundation objects first, which
+    /// cost 150k instructions per request body.
     private static func appendJSON(_ value: Any, to out: inout String) -> Bool {
         let type = Swift.type(of: value)
         if type == String.self, let string = value as? String {
@@ -195,27 +204,46 @@ struct ProviderCall {
         } else if type == Double.self, let number = value as? Double {
             guard number.isFinite else { return false }
             out.append(number.description)
-        } else if value is NSNull {
+        } else if type == NSNull.self {
             out.append("null")
-        } else if let object = value as? [String: Any] {
-            out.append("{")
-            for (index, key) in object.keys.sorted().enumerated() {
+        } else if type == [String: Any].self, let object = value as? [String: Any] {
+            return appendObject(object, to: &out)
+        } else if type == [[String: Any]].self, let objects = value as? [[String: Any]] {
+            out.append("[")
+            for (index, object) in objects.enumerated() {
                 if index > 0 { out.append(",") }
-                JSONText.appendQuoted(key, to: &out)
-                out.append(":")
-                guard appendJSON(object[key]!, to: &out) else { return false }
+                guard appendObject(object, to: &out) else { return false }
             }
-            out.append("}")
-        } else if let array = value as? [Any] {
+            out.append("]")
+        } else if type == [Any].self, let array = value as? [Any] {
             out.append("[")
             for (index, element) in array.enumerated() {
                 if index > 0 { out.append(",") }
                 guard appendJSON(element, to: &out) else { return false }
             }
             out.append("]")
+        } else if let object = value as? [String: Any] {
+            // Other dictionary and array types ([String: String], [[String: String]]…): the slow casts.
+            return appendObject(object, to: &out)
+        } else if let array = value as? [Any] {
+            return appendJSON(array, to: &out)
+        } else if value is NSNull {
+            out.append("null")
         } else {
             return false
         }
+        return true
+    }
+
+    private static func appendObject(_ object: [String: Any], to out: inout String) -> Bool {
+        out.append("{")
+        for (index, key) in object.keys.sorted().enumerated() {
+            if index > 0 { out.append(",") }
+            JSONText.appendQuoted(key, to: &out)
+            out.append(":")
+            guard appendJSON(object[key]!, to: &out) else { return false }
+        }
+        out.append("}")
         return true
     }
 

@@ -34,9 +34,14 @@ public final class ProviderMetrics: Sendable {
 
     /// The metrics of the endpoint a base URL names.
     public static func forEndpoint(_ baseURL: String) -> ProviderMetrics {
-        let key = endpointLabel(baseURL)
-        return registry.value(for: key) { ProviderMetrics(endpoint: key) }
+        // By the base URL as written first, so a call does not parse it again.
+        byBaseURL.value(for: baseURL, limit: 256) {
+            let key = endpointLabel(baseURL)
+            return registry.value(for: key) { ProviderMetrics(endpoint: key) }
+        }
     }
+
+    private static let byBaseURL = Locked<[String: ProviderMetrics]>([:])
 
     /// `host[:port]` of a base URL, lower-cased.
     ///

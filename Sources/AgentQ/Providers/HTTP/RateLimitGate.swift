@@ -22,9 +22,15 @@ public final class RateLimitGate: @unchecked Sendable {
 
     /// The gate of an endpoint (one per endpoint key in this process).
     public static func forEndpoint(_ baseURL: String) -> RateLimitGate {
-        let key = endpointKey(baseURL)
-        return registry.value(for: key) { RateLimitGate(endpoint: key) }
+        // By the base URL as written first: parsing it (URLComponents) on every call cost more
+        // than the rest of the gate.
+        byBaseURL.value(for: baseURL, limit: 256) {
+            let key = endpointKey(baseURL)
+            return registry.value(for: key) { RateLimitGate(endpoint: key) }
+        }
     }
+
+    private static let byBaseURL = Locked<[String: RateLimitGate]>([:])
 
     /// The endpoint a base URL names, safe to store: scheme, host, port and path, without the
     /// user, password, query or fragment a URL can carry a secret in.
