@@ -32,7 +32,7 @@ public struct BatchResultPages: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(jobs.count * 600)
         for job in jobs {
-            bytes.append(contentsOf: ResultDocument.json(for: job).utf8)
+            bytes.append(contentsOf: ResultDocument.bytes(for: job))
             bytes.append(0x0A)
         }
         return (bytes, jobs.count == pageSize ? jobs.last?.seq : nil)

@@ -124,7 +124,7 @@ public struct ResultWriter: FinishedJobSink {
 
     /// The file's bytes, made before taking the job's lock so the lock is held only for the I/O.
     private static func document(_ job: Job) -> [UInt8] {
-        var bytes = Array(ResultDocument.json(for: job).utf8)
+        var bytes = ResultDocument.bytes(for: job)
         bytes.append(0x0A)
         return bytes
     }

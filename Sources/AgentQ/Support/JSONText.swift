@@ -28,39 +28,56 @@ public struct JSONText: Sendable {
         let plain = contiguous.withUTF8 { bytes in
             !bytes.contains(where: needsEscape)
         }
+        out.append("\"")
         if plain {
-            out.append("\"")
             out.append(contiguous)
-            out.append("\"")
-            return
-        }
-        out.append("\"")
-        var plainStart = string.utf8.startIndex
-        let utf8 = string.utf8
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if needsEscape(byte) {
-                out.append(contentsOf: Substring(utf8[plainStart..<index]))
-                switch byte {
-                case UInt8(ascii: "\""): out.append("\\\"")
-                case UInt8(ascii: "\\"): out.append("\\\\")
-                case 0x0A: out.append("\\n")
-                case 0x0D: out.append("\\r")
-                case 0x09: out.append("\\t")
-                default:
-                    let hex = Array("0123456789abcdef")
-                    out.append("\\u00")
-                    out.append(hex[Int(byte >> 4)])
-                    out.append(hex[Int(byte & 15)])
-                }
-                plainStart = utf8.index(after: index)
+        } else {
+            contiguous.withUTF8 { bytes in
+                escape(bytes) { out.append(String(decoding: $0, as: UTF8.self)) }
             }
-            index = utf8.index(after: index)
         }
-        // A slice of the UTF-8 view, appended as is: no String made for it.
-        out.append(contentsOf: Substring(utf8[plainStart..<utf8.endIndex]))
         out.append("\"")
+    }
+
+    /// `string` as a JSON string, appended to bytes (a result file's).
+    static func appendQuoted(_ string: String, to out: inout [UInt8]) {
+        var contiguous = string
+        out.append(UInt8(ascii: "\""))
+        contiguous.withUTF8 { bytes in
+            if !bytes.contains(where: needsEscape) {
+                out.append(contentsOf: bytes)
+            } else {
+                escape(bytes) { out.append(contentsOf: $0) }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Hands `bytes` to `emit` as JSON string content: runs that need no escape as they are,
+    /// and an escape sequence (`\"`, `\\`, `\n`, `\u0001`…) for each byte that does.
+    private static func escape(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var plainStart = 0
+        for index in bytes.indices where needsEscape(bytes[index]) {
+            if plainStart < index { emit(UnsafeBufferPointer(rebasing: bytes[plainStart..<index])) }
+            let byte = bytes[index]
+            let hex: StaticString = "0123456789abcdef"
+            var sequence: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (
+                UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 15)])
+            var length = 2
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): sequence.1 = byte
+            case 0x0A: sequence.1 = UInt8(ascii: "n")
+            case 0x0D: sequence.1 = UInt8(ascii: "r")
+            case 0x09: sequence.1 = UInt8(ascii: "t")
+            default: length = 6
+            }
+            withUnsafeBytes(of: &sequence) { raw in
+                emit(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: length))
+            }
+            plainStart = index + 1
+        }
+        if plainStart < bytes.count { emit(UnsafeBufferPointer(rebasing: bytes[plainStart...])) }
     }
 
     private mutating func key(_ name: String) {
