@@ -480,6 +480,16 @@ struct HTTPProviderTests {
         #expect(try server.log().count == 3, "one retry, of the stalled stream only")
     }
 
+    @Test("huge timeouts (any positive number an agent may give) mean no timeout, not a crash",
+          arguments: families, [true, false])
+    func hugeTimeouts(family: String, stream: Bool) async throws {
+        try server.script(family, [["kind": "ok", "text": "in time"]])
+        var patient = agent(family, stream: stream, idle: 1e300)
+        patient.http.timeoutSeconds = 1e300
+        try patient.validate(source: "patient.json")
+        #expect(try await ask(family, "hi", agent: patient).text == "in time")
+    }
+
     @Test("a mid-stream provider error (or its non-streamed 5xx) then ok: retried", arguments: families, [true, false])
     func streamErrorRetried(family: String, stream: Bool) async throws {
         let kind = family == "anthropic" ? "anthropic_stream_error" : "stream_error"

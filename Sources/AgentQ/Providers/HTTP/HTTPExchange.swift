@@ -89,7 +89,9 @@ enum HTTPExchange {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        return try await client.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+        // Capped at a billion seconds: an agent's timeout may be any positive number, and a
+        // larger one would not fit the client's nanoseconds.
+        return try await client.execute(request, timeout: .milliseconds(Int64(min(timeoutSeconds, 1e9) * 1000)))
     }
 
     /// The calling task's preferred executor (a worker pool's threads), for the tasks it starts:

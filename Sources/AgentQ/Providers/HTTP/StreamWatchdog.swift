@@ -67,7 +67,9 @@ final class StreamWatchdog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         nextKey += 1
-        let idle = UInt64(max(0, idleSeconds) * 1e9)
+        // Any number an agent may give (validation only asks for more than 0): a billion
+        // seconds or more is "never".
+        let idle = idleSeconds < 1e9 ? UInt64(max(0, idleSeconds) * 1e9) : UInt64.max
         watched[nextKey] = Watched(activity: activity, idleNanoseconds: idle, onStall: onStall)
         if timer == nil {
             let timer = DispatchSource.makeTimerSource(queue: .global())
