@@ -490,6 +490,25 @@ struct HTTPProviderTests {
         #expect(try await ask(family, "hi", agent: patient).text == "in time")
     }
 
+    @Test("hostile usage counts (the largest integer, negative) are kept within 0...a trillion: no crash, no lowered total",
+          arguments: families, [true, false])
+    func hostileUsage(family: String, stream: Bool) async throws {
+        let huge = Int.max
+        let usage: [String: Any] = family == "openai"
+            ? ["prompt_tokens": huge, "completion_tokens": huge, "completion_tokens_details": ["reasoning_tokens": -7]]
+            : ["input_tokens": huge, "output_tokens": -3, "cache_read_input_tokens": huge]
+        try server.script(family, [["kind": "ok", "text": "counted", "usage": usage]])
+        let response = try await ask(family, "hi", agent: agent(family, stream: stream, inputPrice: 1, outputPrice: 1))
+        let most = TokenUsage.maxCount
+        #expect(response.text == "counted")
+        #expect(response.usage.inputTokens == most)
+        #expect(response.usage.outputTokens == (family == "openai" ? most : 0))
+        #expect(response.usage.reasoningTokens == 0)
+        #expect(response.usage.totalTokens == (family == "openai" ? 2 * most : most))
+        #expect((response.usage + response.usage).inputTokens == most)
+        #expect(response.usage.costUSD.isFinite && response.usage.costUSD > 0)
+    }
+
     @Test("a mid-stream provider error (or its non-streamed 5xx) then ok: retried", arguments: families, [true, false])
     func streamErrorRetried(family: String, stream: Bool) async throws {
         let kind = family == "anthropic" ? "anthropic_stream_error" : "stream_error"

@@ -69,6 +69,23 @@ struct ProviderRetryPolicyTests {
         #expect(ProviderRetryPolicy.retryAfterMilliseconds(headers: [("retry-after", " 7 ")]) == 7000)
     }
 
+    @Test("a hostile retry-after (huge, infinite, negative, not a number) is a bounded wait or none, never a crash")
+    func hostileRetryAfter() {
+        let day: Int64 = 86_400_000
+        for (name, value) in [
+            ("retry-after", "1e300"), ("retry-after", "inf"), ("retry-after", "Infinity"),
+            ("retry-after-ms", "1e300"), ("retry-after-ms", "inf"), ("retry-after-ms", "9223372036854775807"),
+        ] {
+            let wait = ProviderRetryPolicy.retryAfterMilliseconds(headers: [(name, value)])
+            #expect(wait == day, "\(name): \(value) -> \(String(describing: wait))")
+        }
+        for (name, value) in [("retry-after", "nan"), ("retry-after", "-5"), ("retry-after-ms", "-1"), ("retry-after-ms", "nan")] {
+            #expect(ProviderRetryPolicy.retryAfterMilliseconds(headers: [(name, value)]) == nil, "\(name): \(value)")
+        }
+        // A date far in the future waits the same day at most.
+        #expect(ProviderRetryPolicy.retryAfterMilliseconds(headers: [("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]) == day)
+    }
+
     @Test("retry-after-ms wins over retry-after")
     func msWins() {
         let headers: [(name: String, value: String)] = [("retry-after", "30"), ("retry-after-ms", "250")]

@@ -124,15 +124,22 @@ public struct ModelResponse: Sendable, Hashable {
 }
 
 /// Tokens read and written, summed over the calls of a turn, and what they cost.
+///
+/// The counts come from the provider's answer, so each is kept within 0...``maxCount``: a
+/// negative one would lower a batch's totals and loosen a token cap, and an absurd one would
+/// overflow the sums (ending the process) or a PostgreSQL `bigint` total.
 public struct TokenUsage: Sendable, Hashable {
-    public var inputTokens: Int
-    public var outputTokens: Int
+    /// The most a count can hold: a trillion tokens.
+    public static let maxCount = 1_000_000_000_000
+
+    public var inputTokens: Int { didSet { inputTokens = Self.bounded(inputTokens) } }
+    public var outputTokens: Int { didSet { outputTokens = Self.bounded(outputTokens) } }
     /// Input tokens served from the provider's prompt cache (OpenAI cached, Anthropic cache read).
-    public var cachedInputTokens: Int
+    public var cachedInputTokens: Int { didSet { cachedInputTokens = Self.bounded(cachedInputTokens) } }
     /// Input tokens written to Anthropic's prompt cache.
-    public var cacheWriteTokens: Int
+    public var cacheWriteTokens: Int { didSet { cacheWriteTokens = Self.bounded(cacheWriteTokens) } }
     /// Output tokens spent on hidden reasoning (OpenAI).
-    public var reasoningTokens: Int
+    public var reasoningTokens: Int { didSet { reasoningTokens = Self.bounded(reasoningTokens) } }
     /// US dollars, from the agent's prices per million tokens.
     public var costUSD: Double
 
@@ -140,11 +147,11 @@ public struct TokenUsage: Sendable, Hashable {
         inputTokens: Int = 0, outputTokens: Int = 0, cachedInputTokens: Int = 0, cacheWriteTokens: Int = 0,
         reasoningTokens: Int = 0, costUSD: Double = 0
     ) {
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
-        self.cachedInputTokens = cachedInputTokens
-        self.cacheWriteTokens = cacheWriteTokens
-        self.reasoningTokens = reasoningTokens
+        self.inputTokens = Self.bounded(inputTokens)
+        self.outputTokens = Self.bounded(outputTokens)
+        self.cachedInputTokens = Self.bounded(cachedInputTokens)
+        self.cacheWriteTokens = Self.bounded(cacheWriteTokens)
+        self.reasoningTokens = Self.bounded(reasoningTokens)
         self.costUSD = costUSD
     }
 
@@ -157,6 +164,8 @@ public struct TokenUsage: Sendable, Hashable {
             cacheWriteTokens: lhs.cacheWriteTokens + rhs.cacheWriteTokens,
             reasoningTokens: lhs.reasoningTokens + rhs.reasoningTokens, costUSD: lhs.costUSD + rhs.costUSD)
     }
+
+    private static func bounded(_ count: Int) -> Int { min(max(0, count), maxCount) }
 }
 
 /// A provider call that failed.

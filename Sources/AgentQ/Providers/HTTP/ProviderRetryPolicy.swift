@@ -48,23 +48,31 @@ public struct ProviderRetryPolicy: Sendable {
         }
     }
 
-    /// The wait a response asks for: `retry-after-ms`, else `retry-after` in seconds or as an HTTP date.
+    /// The longest wait a response can ask for: the headers come from whatever answers at the
+    /// base URL, and a number too large for an Int64 would otherwise end the process.
+    public static let maxRetryAfterMilliseconds: Int64 = 86_400_000
+
+    /// The wait a response asks for: `retry-after-ms`, else `retry-after` in seconds or as an
+    /// HTTP date; at most ``maxRetryAfterMilliseconds``, nil for a negative or unreadable one.
     public static func retryAfterMilliseconds(headers: [(name: String, value: String)], now: Date = Date()) -> Int64? {
         func header(_ name: String) -> String? {
             headers.first { $0.name.lowercased() == name }?.value.trimmingCharacters(in: .whitespaces)
         }
+        func capped(_ milliseconds: Double) -> Int64 {
+            milliseconds < Double(maxRetryAfterMilliseconds) ? Int64(milliseconds.rounded(.up)) : maxRetryAfterMilliseconds
+        }
         if let text = header("retry-after-ms"), let milliseconds = Double(text), milliseconds >= 0 {
-            return Int64(milliseconds.rounded(.up))
+            return capped(milliseconds)
         }
         guard let text = header("retry-after") else { return nil }
-        if let seconds = Double(text), seconds >= 0 { return Int64((seconds * 1000).rounded(.up)) }
+        if let seconds = Double(text), seconds >= 0 { return capped(seconds * 1000) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
             formatter.dateFormat = format
             if let date = formatter.date(from: text) {
-                return max(0, Int64((date.timeIntervalSince(now) * 1000).rounded(.up)))
+                return capped(max(0, date.timeIntervalSince(now) * 1000))
             }
         }
         return nil
