@@ -20,18 +20,23 @@ enum HTTPExchange {
         case connection(String)
         case timedOut(seconds: Double)
         case stalled(seconds: Double)
+        case tooLarge(bytes: Int)
 
         var description: String {
             switch self {
             case .connection(let reason): return "connection failed: \(reason)"
-            case .timedOut(let seconds): return "no complete answer within \(Int(seconds)) s"
-            case .stalled(let seconds): return "the stream stalled: nothing received for \(Int(seconds)) s"
+            case .timedOut(let seconds): return "no complete answer within \(Int(min(seconds, 1e9))) s"
+            case .stalled(let seconds): return "the stream stalled: nothing received for \(Int(min(seconds, 1e9))) s"
+            case .tooLarge(let bytes): return "the answer passed \(bytes >> 20) MiB; it was not read further"
             }
         }
     }
 
     /// Error bodies are read up to this size; a provider's error JSON is far smaller.
     static let maxErrorBody = 1 << 20
+    /// An answer, streamed or not, is read up to this size: whatever answers at the base URL
+    /// cannot fill the worker's memory (a stream without end, a line without a newline).
+    static let maxAnswerBody = 64 << 20
 
     /// Sends `body` and reads the whole response.
     /// - throws: ``Failure``, or ``JobQueue/JobCancelled`` when the token fired.
@@ -41,7 +46,12 @@ enum HTTPExchange {
         try await cancellable(token: token) { _ in
             try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
-                let bytes = try await response.body.collect(upTo: 64 << 20)
+                let bytes: ByteBuffer
+                do {
+                    bytes = try await response.body.collect(upTo: maxAnswerBody)
+                } catch is NIOTooManyBytesError {
+                    throw Failure.tooLarge(bytes: maxAnswerBody)
+                }
                 return Response(status: Int(response.status.code), headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
             }
         } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
@@ -56,7 +66,8 @@ enum HTTPExchange {
         token: CancellationToken, onEvent: @escaping @Sendable (ServerSentEventParser.Event) throws -> Void
     ) async throws -> Response {
         try await cancellable(token: token) { stop in
-            try await ProviderHTTPClient.withClient { client in
+            let started = DispatchTime.now()
+            return try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
                 let status = Int(response.status.code)
                 guard (200..<300).contains(status) else {
@@ -65,13 +76,20 @@ enum HTTPExchange {
                 }
                 // Read here, in the call's own task, which the watchdog stops when the stream goes silent.
                 let activity = StreamWatchdog.Activity()
-                let watch = StreamWatchdog.shared.watch(activity, idleSeconds: idleSeconds) {
-                    stop.stop(because: .stalled(seconds: idleSeconds))
+                // The client's own deadline covers the wait for the answer's head; the body is
+                // held to the same overall timeout here.
+                let watch = StreamWatchdog.shared.watch(
+                    activity, idleSeconds: idleSeconds, deadlineSeconds: timeoutSeconds - started.secondsAgo
+                ) { reason in
+                    stop.stop(because: reason == .silent ? .stalled(seconds: idleSeconds) : .timedOut(seconds: timeoutSeconds))
                 }
                 defer { StreamWatchdog.shared.unwatch(watch) }
                 var parser = ServerSentEventParser()
+                var received = 0
                 for try await buffer in response.body {
                     activity.touch()
+                    received += buffer.readableBytes
+                    guard received <= maxAnswerBody else { throw Failure.tooLarge(bytes: maxAnswerBody) }
                     for event in parser.feed(buffer.readableBytesView) { try onEvent(event) }
                 }
                 if let last = parser.finish() { try onEvent(last) }
@@ -169,4 +187,8 @@ extension HTTPExchange {
             if stopped { cancel() }
         }
     }
+}
+
+private extension DispatchTime {
+    var secondsAgo: Double { Double(DispatchTime.now().uptimeNanoseconds - uptimeNanoseconds) / 1e9 }
 }

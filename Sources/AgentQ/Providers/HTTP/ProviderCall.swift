@@ -133,7 +133,8 @@ struct ProviderCall {
         return AttemptFailure(type: type, message: message, retryable: retryable, status: status, retryAfterMilliseconds: retryAfter)
     }
 
-    /// Maps a transport problem (no HTTP answer) to a retryable failure.
+    /// Maps a transport problem (no usable HTTP answer) to a failure: retryable, except an
+    /// answer past the size limit, which asking again would only repeat.
     static func failure(from error: any Error) -> AttemptFailure? {
         switch error {
         case let failure as HTTPExchange.Failure:
@@ -141,6 +142,7 @@ struct ProviderCall {
             case .connection: return AttemptFailure(type: "connection_error", message: failure.description, retryable: true)
             case .timedOut: return AttemptFailure(type: "timeout", message: failure.description, retryable: true)
             case .stalled: return AttemptFailure(type: "stream_stalled", message: failure.description, retryable: true)
+            case .tooLarge: return AttemptFailure(type: "answer_too_large", message: failure.description, retryable: false)
             }
         case let failure as AttemptFailure:
             return failure

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits a `text/event-stream` body into events, however the bytes arrive.
 ///
 /// ```swift
@@ -16,20 +18,41 @@ struct ServerSentEventParser {
     private var sawCarriageReturn = false
 
     mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+        if let events = bytes.withContiguousStorageIfAvailable({ feed(UnsafeRawBufferPointer($0)) }) { return events }
+        return Array(bytes).withUnsafeBytes { feed($0) }
+    }
+
+    /// Takes the bytes between line ends in whole runs (found with `memchr`), not one by one:
+    /// a provider's chunk is mostly one long `data:` line.
+    private mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [Event] {
         var events: [Event] = []
-        for byte in bytes {
+        var index = 0
+        while index < bytes.count {
             if sawCarriageReturn {
                 sawCarriageReturn = false
-                if byte == 0x0A { continue }   // \r\n is one line end
+                if bytes[index] == 0x0A {   // \r\n is one line end
+                    index += 1
+                    continue
+                }
             }
-            if byte == 0x0A || byte == 0x0D {
-                sawCarriageReturn = byte == 0x0D
-                if let event = endLine() { events.append(event) }
-            } else {
-                line.append(byte)
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
+            let lineFeed = Self.offset(of: 0x0A, in: rest, before: rest.count)
+            guard let end = Self.offset(of: 0x0D, in: rest, before: lineFeed ?? rest.count) ?? lineFeed else {
+                line.append(contentsOf: rest)
+                break
             }
+            line.append(contentsOf: rest[..<end])
+            sawCarriageReturn = rest[end] == 0x0D
+            if let event = endLine() { events.append(event) }
+            index += end + 1
         }
         return events
+    }
+
+    /// Where `byte` first occurs in `bytes` before `limit`.
+    private static func offset(of byte: UInt8, in bytes: UnsafeRawBufferPointer, before limit: Int) -> Int? {
+        guard limit > 0, let base = bytes.baseAddress, let found = memchr(base, Int32(byte), limit) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
     /// Whatever is left when the body ends (a final event without its blank line).

@@ -1,9 +1,10 @@
 import Dispatch
 import Foundation
 
-/// Notices streams that went silent: one Dispatch timer checks every stream under way in the
-/// process, five times a second, and calls a stream's `onStall` once it has received nothing
-/// for its idle time.
+/// Notices streams that went silent or ran past their deadline: one Dispatch timer checks
+/// every stream under way in the process, five times a second, and calls a stream's `onStall`
+/// once it has received nothing for its idle time, or once its deadline has passed (a stream
+/// that trickles forever, a byte at a time, is never silent).
 ///
 /// One timer, not one per stream: at `--concurrency 1024` a timer per stream fired 5,000 times a
 /// second, each a thread woken for nothing (about a tenth of the worker's CPU and a third of its
@@ -13,7 +14,7 @@ import Foundation
 ///
 /// ```swift
 /// let activity = StreamWatchdog.Activity()
-/// let key = StreamWatchdog.shared.watch(activity, idleSeconds: 60) { reader.cancel() }
+/// let key = StreamWatchdog.shared.watch(activity, idleSeconds: 60, deadlineSeconds: 600) { _ in reader.cancel() }
 /// defer { StreamWatchdog.shared.unwatch(key) }
 /// for try await chunk in body { activity.touch(); … }
 /// ```
@@ -43,10 +44,19 @@ final class StreamWatchdog: @unchecked Sendable {
         }
     }
 
+    /// Why a stream was given up.
+    enum Reason: Sendable {
+        /// Nothing arrived for the idle time.
+        case silent
+        /// The deadline passed.
+        case overdue
+    }
+
     private struct Watched {
         let activity: Activity
         let idleNanoseconds: UInt64
-        let onStall: @Sendable () -> Void
+        let deadline: UInt64
+        let onStall: @Sendable (Reason) -> Void
     }
 
     private let interval: DispatchTimeInterval
@@ -61,16 +71,21 @@ final class StreamWatchdog: @unchecked Sendable {
     }
 
     /// Starts watching `activity`; `onStall` is called once (on a Dispatch queue) if it stays
-    /// untouched for `idleSeconds`, and the stream is then no longer watched.
+    /// untouched for `idleSeconds` or is still watched `deadlineSeconds` from now, and the
+    /// stream is then no longer watched.
     /// - returns: the key that ``unwatch(_:)`` takes.
-    func watch(_ activity: Activity, idleSeconds: Double, onStall: @escaping @Sendable () -> Void) -> Int {
+    func watch(
+        _ activity: Activity, idleSeconds: Double, deadlineSeconds: Double = .infinity,
+        onStall: @escaping @Sendable (Reason) -> Void
+    ) -> Int {
         lock.lock()
         defer { lock.unlock() }
         nextKey += 1
-        // Any number an agent may give (validation only asks for more than 0): a billion
-        // seconds or more is "never".
-        let idle = idleSeconds < 1e9 ? UInt64(max(0, idleSeconds) * 1e9) : UInt64.max
-        watched[nextKey] = Watched(activity: activity, idleNanoseconds: idle, onStall: onStall)
+        let now = DispatchTime.now().uptimeNanoseconds
+        let deadline = Self.nanoseconds(deadlineSeconds)
+        watched[nextKey] = Watched(
+            activity: activity, idleNanoseconds: Self.nanoseconds(idleSeconds),
+            deadline: deadline == .max ? .max : now + deadline, onStall: onStall)
         if timer == nil {
             let timer = DispatchSource.makeTimerSource(queue: .global())
             timer.schedule(deadline: .now() + interval, repeating: interval)
@@ -81,6 +96,12 @@ final class StreamWatchdog: @unchecked Sendable {
         return nextKey
     }
 
+    /// Any number an agent may give (validation only asks for more than 0): a billion seconds
+    /// or more is "never".
+    private static func nanoseconds(_ seconds: Double) -> UInt64 {
+        seconds < 1e9 ? UInt64(max(0, seconds) * 1e9) : .max
+    }
+
     /// Stops watching the stream `key` names (its stream ended, or failed).
     func unwatch(_ key: Int) {
         lock.lock()
@@ -88,23 +109,28 @@ final class StreamWatchdog: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Hands every stream silent for its idle time to its `onStall`, outside the lock.
+    /// Hands every stream silent for its idle time, or past its deadline, to its `onStall`,
+    /// outside the lock.
     private func check() {
         let now = DispatchTime.now().uptimeNanoseconds
-        var stalled: [@Sendable () -> Void] = []
+        var stalled: [(@Sendable (Reason) -> Void, Reason)] = []
         lock.lock()
         for (key, stream) in watched {
             let last = stream.activity.lastNanoseconds
             if now > last, now - last > stream.idleNanoseconds {
-                stalled.append(stream.onStall)
-                watched[key] = nil
+                stalled.append((stream.onStall, .silent))
+            } else if now >= stream.deadline {
+                stalled.append((stream.onStall, .overdue))
+            } else {
+                continue
             }
+            watched[key] = nil
         }
         if watched.isEmpty {
             timer?.cancel()
             timer = nil
         }
         lock.unlock()
-        for onStall in stalled { onStall() }
+        for (onStall, reason) in stalled { onStall(reason) }
     }
 }
