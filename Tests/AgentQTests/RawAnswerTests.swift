@@ -131,11 +131,11 @@ struct RawAnswerTests {
         }
     }
 
-    @Test("a stream that trickles forever (never silent, never done) ends at the agent's timeout")
-    func trickleTimesOut() async throws {
-        let server = try RawAnswerServer(streamed: true, trickle: true)
+    @Test("an answer that trickles forever (never silent, never done) ends at the agent's timeout", arguments: [true, false])
+    func trickleTimesOut(streamed: Bool) async throws {
+        let server = try RawAnswerServer(streamed: streamed, trickle: true)
         defer { server.stop() }
-        var request = Self.request(server, streamed: true, timeout: 1.5)
+        var request = Self.request(server, streamed: streamed, timeout: 1.5)
         request.agent.http.streamIdleTimeoutSeconds = 1
         let started = Date()
         let error = try await #require(throws: ProviderError.self) {

@@ -43,9 +43,15 @@ enum HTTPExchange {
     static func send(
         url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double, token: CancellationToken
     ) async throws -> Response {
-        try await cancellable(token: token) { _ in
-            try await ProviderHTTPClient.withClient { client in
+        try await cancellable(token: token) { stop in
+            let started = DispatchTime.now()
+            return try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+                // The client's deadline covers the wait for the head; the body is held to the same timeout.
+                let watch = StreamWatchdog.shared.watch(
+                    StreamWatchdog.Activity(), idleSeconds: .infinity, deadlineSeconds: timeoutSeconds - started.secondsAgo
+                ) { _ in stop.stop(because: .timedOut(seconds: timeoutSeconds)) }
+                defer { StreamWatchdog.shared.unwatch(watch) }
                 let bytes: ByteBuffer
                 do {
                     bytes = try await response.body.collect(upTo: maxAnswerBody)
@@ -76,8 +82,7 @@ enum HTTPExchange {
                 }
                 // Read here, in the call's own task, which the watchdog stops when the stream goes silent.
                 let activity = StreamWatchdog.Activity()
-                // The client's own deadline covers the wait for the answer's head; the body is
-                // held to the same overall timeout here.
+                // The body is held to the same timeout as the head, and must not go silent.
                 let watch = StreamWatchdog.shared.watch(
                     activity, idleSeconds: idleSeconds, deadlineSeconds: timeoutSeconds - started.secondsAgo
                 ) { reason in
