@@ -43,15 +43,9 @@ enum HTTPExchange {
     static func send(
         url: String, headers: [(String, String)], body: Data, timeoutSeconds: Double, token: CancellationToken
     ) async throws -> Response {
-        try await cancellable(token: token) { stop in
-            let started = DispatchTime.now()
-            return try await ProviderHTTPClient.withClient { client in
+        try await cancellable(token: token, timeoutSeconds: timeoutSeconds) { _ in
+            try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
-                // The client's deadline covers the wait for the head; the body is held to the same timeout.
-                let watch = StreamWatchdog.shared.watch(
-                    StreamWatchdog.Activity(), idleSeconds: .infinity, deadlineSeconds: timeoutSeconds - started.secondsAgo
-                ) { _ in stop.stop(because: .timedOut(seconds: timeoutSeconds)) }
-                defer { StreamWatchdog.shared.unwatch(watch) }
                 let bytes: ByteBuffer
                 do {
                     bytes = try await response.body.collect(upTo: maxAnswerBody)
@@ -60,7 +54,7 @@ enum HTTPExchange {
                 }
                 return Response(status: Int(response.status.code), headers: Self.headers(of: response), body: Data(bytes.readableBytesView))
             }
-        } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
+        }
     }
 
     /// Sends `body` and hands each server-sent event of a 2xx answer to `onEvent` as it arrives.
@@ -71,9 +65,8 @@ enum HTTPExchange {
         url: String, headers: [(String, String)], body: Data, idleSeconds: Double, timeoutSeconds: Double,
         token: CancellationToken, onEvent: @escaping @Sendable (ServerSentEventParser.Event) throws -> Void
     ) async throws -> Response {
-        try await cancellable(token: token) { stop in
-            let started = DispatchTime.now()
-            return try await ProviderHTTPClient.withClient { client in
+        try await cancellable(token: token, timeoutSeconds: timeoutSeconds) { stop in
+            try await ProviderHTTPClient.withClient { client in
                 let response = try await execute(client, url: url, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
                 let status = Int(response.status.code)
                 guard (200..<300).contains(status) else {
@@ -82,11 +75,8 @@ enum HTTPExchange {
                 }
                 // Read here, in the call's own task, which the watchdog stops when the stream goes silent.
                 let activity = StreamWatchdog.Activity()
-                // The body is held to the same timeout as the head, and must not go silent.
-                let watch = StreamWatchdog.shared.watch(
-                    activity, idleSeconds: idleSeconds, deadlineSeconds: timeoutSeconds - started.secondsAgo
-                ) { reason in
-                    stop.stop(because: reason == .silent ? .stalled(seconds: idleSeconds) : .timedOut(seconds: timeoutSeconds))
+                let watch = StreamWatchdog.shared.watch(activity, idleSeconds: idleSeconds) {
+                    stop.stop(because: .stalled(seconds: idleSeconds))
                 }
                 defer { StreamWatchdog.shared.unwatch(watch) }
                 var parser = ServerSentEventParser()
@@ -100,7 +90,7 @@ enum HTTPExchange {
                 if let last = parser.finish() { try onEvent(last) }
                 return Response(status: status, headers: Self.headers(of: response), body: Data())
             }
-        } mapTimeout: { .timedOut(seconds: timeoutSeconds) }
+        }
     }
 
     private static func execute(
@@ -128,14 +118,20 @@ enum HTTPExchange {
     }
 
     /// Runs the request as a task of its own, which the token cancels (as does cancelling the
-    /// caller's task), and which `operation` may stop itself through the ``Stop`` it is given.
+    /// caller's task), which `operation` may stop itself through the ``Stop`` it is given, and
+    /// which ends with ``Failure/timedOut(seconds:)`` after `timeoutSeconds`.
     private static func cancellable<T: Sendable>(
-        token: CancellationToken, _ operation: @escaping @Sendable (Stop) async throws -> T,
-        mapTimeout: @escaping @Sendable () -> Failure
+        token: CancellationToken, timeoutSeconds: Double, _ operation: @escaping @Sendable (Stop) async throws -> T
     ) async throws -> T {
         let stop = Stop()
         let task = Task(executorPreference: currentExecutor()) { try await operation(stop) }
         stop.attach { task.cancel() }
+        // The client's own deadline covers the wait for the answer's head only: this holds the
+        // whole call, its body included (a body trickling a byte at a time), to the timeout.
+        let deadline = StreamWatchdog.shared.watch(
+            StreamWatchdog.Activity(), idleSeconds: .infinity, deadlineSeconds: timeoutSeconds
+        ) { stop.stop(because: .timedOut(seconds: timeoutSeconds)) }
+        defer { StreamWatchdog.shared.unwatch(deadline) }
         let key = token.onCancel { _ in task.cancel() }
         let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
         token.removeCallback(key)
@@ -148,7 +144,7 @@ enum HTTPExchange {
             switch error {
             case let failure as Failure: throw failure
             case let clientError as HTTPClientError where clientError == .deadlineExceeded || clientError == .readTimeout:
-                throw mapTimeout()
+                throw Failure.timedOut(seconds: timeoutSeconds)
             case let clientError as HTTPClientError:
                 throw Failure.connection("\(clientError)")
             default:
@@ -192,8 +188,4 @@ extension HTTPExchange {
             if stopped { cancel() }
         }
     }
-}
-
-private extension DispatchTime {
-    var secondsAgo: Double { Double(DispatchTime.now().uptimeNanoseconds - uptimeNanoseconds) / 1e9 }
 }

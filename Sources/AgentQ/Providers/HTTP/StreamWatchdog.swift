@@ -14,7 +14,7 @@ import Foundation
 ///
 /// ```swift
 /// let activity = StreamWatchdog.Activity()
-/// let key = StreamWatchdog.shared.watch(activity, idleSeconds: 60, deadlineSeconds: 600) { _ in reader.cancel() }
+/// let key = StreamWatchdog.shared.watch(activity, idleSeconds: 60, deadlineSeconds: 600) { task.cancel() }
 /// defer { StreamWatchdog.shared.unwatch(key) }
 /// for try await chunk in body { activity.touch(); … }
 /// ```
@@ -44,19 +44,11 @@ final class StreamWatchdog: @unchecked Sendable {
         }
     }
 
-    /// Why a stream was given up.
-    enum Reason: Sendable {
-        /// Nothing arrived for the idle time.
-        case silent
-        /// The deadline passed.
-        case overdue
-    }
-
     private struct Watched {
         let activity: Activity
         let idleNanoseconds: UInt64
         let deadline: UInt64
-        let onStall: @Sendable (Reason) -> Void
+        let onStall: @Sendable () -> Void
     }
 
     private let interval: DispatchTimeInterval
@@ -76,7 +68,7 @@ final class StreamWatchdog: @unchecked Sendable {
     /// - returns: the key that ``unwatch(_:)`` takes.
     func watch(
         _ activity: Activity, idleSeconds: Double, deadlineSeconds: Double = .infinity,
-        onStall: @escaping @Sendable (Reason) -> Void
+        onStall: @escaping @Sendable () -> Void
     ) -> Int {
         lock.lock()
         defer { lock.unlock() }
@@ -113,17 +105,13 @@ final class StreamWatchdog: @unchecked Sendable {
     /// outside the lock.
     private func check() {
         let now = DispatchTime.now().uptimeNanoseconds
-        var stalled: [(@Sendable (Reason) -> Void, Reason)] = []
+        var stalled: [@Sendable () -> Void] = []
         lock.lock()
         for (key, stream) in watched {
             let last = stream.activity.lastNanoseconds
-            if now > last, now - last > stream.idleNanoseconds {
-                stalled.append((stream.onStall, .silent))
-            } else if now >= stream.deadline {
-                stalled.append((stream.onStall, .overdue))
-            } else {
-                continue
-            }
+            let silent = now > last && now - last > stream.idleNanoseconds
+            guard silent || now >= stream.deadline else { continue }
+            stalled.append(stream.onStall)
             watched[key] = nil
         }
         if watched.isEmpty {
@@ -131,6 +119,6 @@ final class StreamWatchdog: @unchecked Sendable {
             timer = nil
         }
         lock.unlock()
-        for (onStall, reason) in stalled { onStall(reason) }
+        for onStall in stalled { onStall() }
     }
 }
