@@ -29,12 +29,7 @@ extension Locked {
     /// let gate = gates.value(for: "https://api.openai.com/v1") { RateLimitGate() }
     /// ```
     func value<Key: Hashable, Element>(for key: Key, orMake make: () -> Element) -> Element where Value == [Key: Element] {
-        update { all in
-            if let existing = all[key] { return existing }
-            let made = make()
-            all[key] = made
-            return made
-        }
+        value(for: key, limit: .max, orMake: make)
     }
 }
 

@@ -17,12 +17,21 @@ public enum ByteSearch {
         let last = haystack.count - needle.count
         var start = 0
         while start <= last {
-            guard let found = memchr(base + start, Int32(first), last - start + 1) else { return nil }
-            let index = base.distance(to: UnsafeRawPointer(found))
+            guard let found = firstIndex(of: first, in: UnsafeRawBufferPointer(rebasing: haystack[start...last]))
+            else { return nil }
+            let index = start + found
             if memcmp(base + index, needleBase, needle.count) == 0 { return index }
             start = index + 1
         }
         return nil
+    }
+
+    /// The offset of the first `byte` in `haystack` (`memchr`); nil when there is none.
+    public static func firstIndex(of byte: UInt8, in haystack: UnsafeRawBufferPointer) -> Int? {
+        guard let base = haystack.baseAddress, !haystack.isEmpty,
+            let found = memchr(base, Int32(byte), haystack.count)
+        else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
     /// ``firstIndex(of:in:)`` over byte arrays.

@@ -1,4 +1,4 @@
-import Foundation
+import JobQueue
 
 /// Splits a `text/event-stream` body into events, however the bytes arrive.
 ///
@@ -36,8 +36,10 @@ struct ServerSentEventParser {
                 }
             }
             let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
-            let lineFeed = Self.offset(of: 0x0A, in: rest, before: rest.count)
-            guard let end = Self.offset(of: 0x0D, in: rest, before: lineFeed ?? rest.count) ?? lineFeed else {
+            let lineFeed = ByteSearch.firstIndex(of: 0x0A, in: rest)
+            let carriageReturn = ByteSearch.firstIndex(
+                of: 0x0D, in: UnsafeRawBufferPointer(rebasing: rest[..<(lineFeed ?? rest.count)]))
+            guard let end = carriageReturn ?? lineFeed else {
                 line.append(contentsOf: rest)
                 break
             }
@@ -47,12 +49,6 @@ struct ServerSentEventParser {
             index += end + 1
         }
         return events
-    }
-
-    /// Where `byte` first occurs in `bytes` before `limit`.
-    private static func offset(of byte: UInt8, in bytes: UnsafeRawBufferPointer, before limit: Int) -> Int? {
-        guard limit > 0, let base = bytes.baseAddress, let found = memchr(base, Int32(byte), limit) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
     }
 
     /// Whatever is left when the body ends (a final event without its blank line).
