@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
+        // The one variadic SQLite call the engine makes (switching triggers off while a bulk
+        // submission's chunks go live), wrapped in C because Swift cannot call it.
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The durable queue engine: jobs, leases, retries, cancellation, the worker pool.
         // It knows nothing about agents, models or providers.
         .target(
@@ -35,6 +38,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The hottest statements bind and step through the C API directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteConfig",
                 // Claims, run times, retries: the API only; `agentq serve` picks the backend.
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 // The second driver: one queue in PostgreSQL shared by many hosts.

@@ -66,16 +66,16 @@ extension MultiProcess.LongSubmitTests {
         let database = try SQLiteDatabase(path: cli.home + "/agentq.db", migrations: AgentQueue.migrations)
         let submit = try cli.start(["submit", big, "--json"])
         defer { stopIfRunning(submit) }
-        // Kill it once some of its jobs are written.
+        // Kill it once some of its jobs are written (as chunks of the loading batch).
         let writing = try eventually(within: 60) {
-            try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") ?? 0 } > 10_000
+            try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch_chunks") ?? 0 } > 2
         }
         try #require(writing, "the submit never started writing")
         submit.signal(SIGKILL)
         _ = submit.wait()
 
-        let written = try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") ?? 0 }
-        #expect(written > 0 && written < Self.bigLines, "the kill came too late to test anything: \(written) rows")
+        let state = try database.read { db in try String.fetchOne(db, sql: "SELECT state FROM batches") }
+        #expect(state == "loading", "the kill came too late to test anything: the batch is \(state ?? "gone")")
         // Nothing of it is visible or claimable.
         #expect(try cli.jsonArray(["jobs", "list", "--json"]).isEmpty)
         #expect(try cli.jsonArray(["batch", "list", "--json"]).isEmpty)
@@ -87,8 +87,48 @@ extension MultiProcess.LongSubmitTests {
         let store = SQLiteJobStore(database: database)
         #expect(try store.cleanUpAbandonedSubmissions(now: Timestamp.now.adding(milliseconds: 61_000)) == 1)
         let left = try database.read { db in
-            try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM jobs) + (SELECT COUNT(*) FROM batches)") ?? -1
+            try Int.fetchOne(db, sql: """
+                SELECT (SELECT COUNT(*) FROM jobs) + (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM batch_chunks)
+                """) ?? -1
         }
         #expect(left == 0)
+    }
+
+    /// Killed once its last line was checked, while its chunks become jobs: the batch is
+    /// committed, so it goes live whole, every job exactly once.
+    @Test func aSubmitKilledWhileGoingLiveIsFinishedWithEveryJobOnce() throws {
+        let cli = try CLIHome()
+        defer { cli.remove() }
+        let big = try Self.writeBigFile(cli, name: "big.jsonl", lines: Self.bigLines)
+        _ = try cli.runOK(["agents", "list"])
+        let database = try SQLiteDatabase(path: cli.home + "/agentq.db", migrations: AgentQueue.migrations)
+        let submit = try cli.start(["submit", big, "--json"])
+        defer { stopIfRunning(submit) }
+        let goingLive = try eventually(within: 60) {
+            try database.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") ?? 0 > 20_000
+            }
+        }
+        try #require(goingLive, "the submit never started making its jobs live")
+        submit.signal(SIGKILL)
+        _ = submit.wait()
+        let (state, live) = try database.read { db in
+            (try String.fetchOne(db, sql: "SELECT state FROM batches"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") ?? 0)
+        }
+        #expect(state == "committing" && live < Self.bigLines, "the kill came too late to test anything: \(state ?? "gone"), \(live) jobs")
+
+        let store = SQLiteJobStore(database: database)
+        #expect(try store.cleanUpAbandonedSubmissions(now: Timestamp.now.adding(milliseconds: 61_000)) == 1)
+        let (jobs, distinct, chunks, batchState) = try database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT input) FROM jobs") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch_chunks") ?? -1,
+             try String.fetchOne(db, sql: "SELECT state FROM batches"))
+        }
+        #expect(jobs == Self.bigLines && distinct == Self.bigLines && chunks == 0 && batchState == "live")
+        let listed = try cli.jsonArray(["batch", "list", "--json"])
+        #expect(listed.count == 1, "batch list: \(listed)")
+        let batch = try #require(try database.read { db in try String.fetchOne(db, sql: "SELECT id FROM batches") })
+        #expect(try store.counts(batchID: batch).queued == Self.bigLines)
     }
 }

@@ -93,7 +93,8 @@ struct StreamingSubmitTests {
             let count = min(target.count, data.count - offset)
             if count == 0 {
                 stagedAtEnd = try test.queue.sqliteDatabase!.read { db in
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE status = 'staged'")
+                    // Chunks of `rowsPerTransaction` jobs each, waiting for the batch to go live.
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM batch_chunks").map { $0 * SQLiteJobStore.rowsPerTransaction }
                 }
                 return 0
             }

@@ -77,4 +77,37 @@ struct LoadingBatchTests {
         #expect(claimed.map(\.id) == expected)
         #expect(claimed.allSatisfy { $0.priority == 5 && $0.attempts == 1 })
     }
+
+    /// An older agentq wrote a loading batch's jobs into `jobs` as `staged` rows. A home it left
+    /// with such a batch (its submission killed) is cleaned up by this one all the same.
+    @Test("jobs an older version staged are made live, or removed, by the clean-up")
+    func stagedRowsOfAnOlderVersion() throws {
+        let test = try TestStore(.sqlite)
+        defer { test.remove() }
+        let store = try #require(test.store as? SQLiteJobStore)
+        let perBatch = SQLiteJobStore.rowsPerTransaction + 10
+        try store.database.write { db, _ in
+            for (batch, state) in [("bat_committing", "committing"), ("bat_loading", "loading")] {
+                try db.execute(
+                    sql: "INSERT INTO batches (id, source, created_at, state, touched_at) VALUES (?, 'old', 1, ?, 1)",
+                    arguments: [batch, state])
+                for index in 0..<perBatch {
+                    try db.execute(sql: """
+                        INSERT INTO jobs (id, batch_id, handler, input, run_at, max_attempts, status, created_at)
+                        VALUES (?, ?, 'h', ?, 1, 3, 'staged', 1)
+                        """, arguments: ["job_\(batch)_\(index)", batch, "\(index)"])
+                }
+            }
+        }
+        #expect(try store.job(id: "job_bat_committing_0") == nil)
+        #expect(try store.cleanUpAbandonedSubmissions(now: .now) == 2)
+        #expect(try store.counts(batchID: "bat_committing").queued == perBatch)
+        #expect(try store.jobs(matching: JobFilter(status: .queued, batchID: "bat_committing")).count == perBatch)
+        #expect(try store.batch(id: "bat_committing") != nil)
+        #expect(try store.batch(id: "bat_loading") == nil)
+        let left = try store.database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE batch_id = 'bat_loading' OR status = 'staged'") ?? -1
+        }
+        #expect(left == 0)
+    }
 }

@@ -79,7 +79,7 @@ struct PruneTests {
         let future = Timestamp.now.adding(milliseconds: Self.day)
         let summary = try test.store.enqueue(batch: NewBatch(source: "big")) { inserter in
             for index in 0...SQLiteJobStore.rowsPerTransaction { try inserter.insert(NewJob(handler: "h", input: "\(index)")) }
-            // The first chunk is in the database as staged jobs of a loading batch now.
+            // The first chunk is in the database now, waiting for its loading batch to go live.
             during = try test.store.pruneFinishedJobs(finishedBefore: future, dryRun: false) { _ in }
         }
         #expect(during.jobs == 0 && during.batches == 0)

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// Collects the jobs of one ``SQLiteJobStore/enqueue(batch:_:)`` and hands them over in
 /// chunks, so a large submission never holds the write lock for long.
@@ -12,15 +13,18 @@ final class SQLiteJobInserter: JobInserter {
     /// single-row insert's cost.
     static let rowsPerStatement = 64
     static let columnCount: Int32 = 13
+    /// A chunk is handed over at this much text even when it has fewer rows than `chunkRows`:
+    /// a loading batch keeps each chunk as one blob, which SQLite caps at a billion bytes.
+    static let chunkBytes = 32 << 20
 
     let chunkRows: Int
     /// Called with each full chunk; the rows are dropped from ``buffered`` after it returns.
-    let writeChunk: ([(id: String, job: NewJob)]) throws -> Void
+    let writeChunk: (SQLiteJobRows) throws -> Void
     /// Rows not handed over yet.
-    private(set) var buffered: [(id: String, job: NewJob)] = []
+    private(set) var buffered = SQLiteJobRows()
     private(set) var count = 0
 
-    init(chunkRows: Int, writeChunk: @escaping ([(id: String, job: NewJob)]) throws -> Void) {
+    init(chunkRows: Int, writeChunk: @escaping (SQLiteJobRows) throws -> Void) {
         self.chunkRows = chunkRows
         self.writeChunk = writeChunk
         buffered.reserveCapacity(min(chunkRows, 4096))
@@ -28,50 +32,79 @@ final class SQLiteJobInserter: JobInserter {
 
     func insert(_ job: NewJob) throws -> String {
         let id = SortableID.make(prefix: "job_")
-        buffered.append((id, job))
+        buffered.append(id: id, job)
         count += 1
-        if buffered.count >= chunkRows {
+        if buffered.count >= chunkRows || buffered.bytes.count >= Self.chunkBytes {
             try writeChunk(buffered)
-            buffered.removeAll(keepingCapacity: true)
+            buffered.removeAll()
         }
         return id
     }
 
+    /// Inserts `jobs` with new IDs and `status`.
+    /// - throws: ``StoreError``.
+    static func write(_ jobs: [NewJob], status: String, batchID: String?, now: Int64, db: Database) throws {
+        var rows = SQLiteJobRows()
+        rows.reserveCapacity(jobs.count)
+        for job in jobs { rows.append(id: SortableID.make(prefix: "job_"), job) }
+        try write(rows, status: status, batchID: batchID, now: now, db: db)
+    }
+
     /// Inserts `rows` with `status` (`queued`, or `staged` while their batch loads).
-    /// - throws: a GRDB `DatabaseError`.
-    static func write(_ rows: [(id: String, job: NewJob)], status: String, batchID: String?, now: Int64, db: Database) throws {
+    /// - throws: ``StoreError``, naming the job whose value SQLite refused.
+    static func write(_ rows: SQLiteJobRows, status: String, batchID: String?, now: Int64, db: Database) throws {
         var start = 0
         while start < rows.count {
             let end = min(start + rowsPerStatement, rows.count)
-            let sql = statementSQL(rows: end - start, status: status)
+            let sql = statementSQL(rows: end - start)
             let statement = end - start == rowsPerStatement
                 ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
-            // Through the buffer, fields read in place: iterating the array copied each row's
-            // tuple (a retain and release of every string in it) for each of a million rows.
-            rows.withUnsafeBufferPointer { buffer in
-                for index in start..<end {
-                    let base = Int32(index - start) * columnCount
-                    statement.bind(base + 1, buffer[index].id)
-                    statement.bind(base + 2, buffer[index].job.customID)
-                    statement.bind(base + 3, batchID)
-                    statement.bind(base + 4, buffer[index].job.lane)
-                    statement.bind(base + 5, buffer[index].job.handler)
-                    statement.bind(base + 6, buffer[index].job.input)
-                    statement.bind(base + 7, buffer[index].job.metadata)
-                    statement.bind(base + 8, buffer[index].job.priority)
-                    statement.bind(base + 9, buffer[index].job.runAt?.milliseconds ?? now)
-                    statement.bind(base + 10, buffer[index].job.maxAttempts)
-                    statement.bind(base + 11, now)
-                    statement.bind(base + 12, buffer[index].job.options)
-                    statement.bind(base + 13, status)
+            let handle = statement.sqliteStatement
+            // Every value is bound in place (SQLITE_STATIC): the bytes stay put until the
+            // statement has run and its bindings are cleared, all inside this closure.
+            try rows.bytes.withUnsafeBufferPointer { bytes in
+                try withUTF8(batchID) { batch in
+                    try withUTF8(status) { status in
+                        for row in start..<end {
+                            let base = Int32(row - start) * columnCount
+                            let numbers = rows.numbers(of: row)
+                            var codes: Int32 = 0
+                            // Text columns in SQLiteJobRows' order: id, custom_id, lane, handler, input,
+                            // metadata, options.
+                            codes |= rows.bindText(handle, base + 1, row: row, column: 0, base: bytes.baseAddress)
+                            codes |= rows.bindText(handle, base + 2, row: row, column: 1, base: bytes.baseAddress)
+                            codes |= rows.bindText(handle, base + 4, row: row, column: 2, base: bytes.baseAddress)
+                            codes |= rows.bindText(handle, base + 5, row: row, column: 3, base: bytes.baseAddress)
+                            codes |= rows.bindText(handle, base + 6, row: row, column: 4, base: bytes.baseAddress)
+                            codes |= rows.bindText(handle, base + 7, row: row, column: 5, base: bytes.baseAddress)
+                            codes |= rows.bindText(handle, base + 12, row: row, column: 6, base: bytes.baseAddress)
+                            codes |= bind(handle, base + 3, batch)
+                            codes |= sqlite3_bind_int64(handle, base + 8, numbers.priority)
+                            codes |= sqlite3_bind_int64(handle, base + 9, numbers.runAt == SQLiteJobRows.now ? now : numbers.runAt)
+                            codes |= sqlite3_bind_int64(handle, base + 10, numbers.maxAttempts)
+                            codes |= sqlite3_bind_int64(handle, base + 11, now)
+                            codes |= bind(handle, base + 13, status)
+                            if codes != SQLITE_OK {
+                                sqlite3_clear_bindings(handle)
+                                throw StoreError(.database, "job \(rows.id(of: row)) was not written: one of its values is too large for the database (\(String(cString: sqlite3_errstr(SQLITE_TOOBIG))))")
+                            }
+                        }
+                        try statement.stepToCompletion(db)
+                    }
                 }
             }
-            try statement.stepToCompletion(db)
             start = end
         }
     }
 
-    private static func statementSQL(rows: Int, status: String) -> String {
+    private static func bind(_ statement: SQLiteStatement, _ index: Int32, _ text: UnsafeBufferPointer<UInt8>?) -> Int32 {
+        guard let text else { return sqlite3_bind_null(statement, index) }
+        return sqlite3_bind_text(
+            statement, index, UnsafeRawPointer(text.baseAddress ?? UnsafePointer(bitPattern: 1))?.assumingMemoryBound(to: CChar.self),
+            Int32(text.count), nil)
+    }
+
+    private static func statementSQL(rows: Int) -> String {
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         return """
             INSERT INTO jobs (id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at,
@@ -79,4 +112,10 @@ final class SQLiteJobInserter: JobInserter {
             VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
             """
     }
+}
+
+/// `text`'s UTF-8 bytes, or nil for nil, for as long as `body` runs.
+private func withUTF8<R>(_ text: String?, _ body: (UnsafeBufferPointer<UInt8>?) throws -> R) rethrows -> R {
+    guard var text else { return try body(nil) }
+    return try text.withUTF8 { try body($0) }
 }

@@ -17,8 +17,9 @@ import GRDB
 ///   row, a fifth of the engine's time. Every status change the store makes goes through this
 ///   file's callers; a status changed by hand with plain SQL (the sqlite3 shell) is not
 ///   counted until ``recountBatchJobs(_:)`` runs.
-/// - Staged jobs (a bulk submission still loading) are counted by nobody: they are not counted
-///   on insert, and ``makeLive(batchID:)`` adds each chunk it makes queued with one statement.
+/// - The jobs of a bulk submission still loading wait in `batch_chunks`, where nothing counts
+///   them; ``makeLive(batchID:)`` inserts each chunk with the triggers switched off and counts
+///   it with one statement. (Rows an older agentq staged in `jobs` are not counted either.)
 ///
 /// ```swift
 /// let counts = try store.counts(batchID: "bat_…")   // a few rows, whatever the batch's size
@@ -104,7 +105,8 @@ extension SQLiteJobStore {
         CREATE INDEX jobs_unsuccessful ON jobs (status, seq) WHERE status IN ('failed', 'cancelled');
         """)
 
-    /// Counts the jobs `makeLive` just moved from staged to queued, in the same transaction.
+    /// Counts the jobs `makeLive` just made queued (from a chunk, or staged by an older agentq),
+    /// in the same transaction.
     static func countMadeLive(_ jobs: Int, batchID: String, db: Database) throws {
         guard jobs > 0 else { return }
         try db.execute(sql: """

@@ -104,6 +104,7 @@ public final class SQLiteJobStore: JobStore {
         batchCountsMigration,
         listIndexMigration,
         batchCountsByWritersMigration,
+        loadingChunksMigration,
     ]
 
     static let columns = """
@@ -127,15 +128,15 @@ public final class SQLiteJobStore: JobStore {
     }
 
     /// A write transaction; `body` also gets how long the write lock took to get, in ms.
-    private func write<T>(_ body: (Database, Int64) throws -> T) throws -> T {
+    func write<T>(_ body: (Database, Int64) throws -> T) throws -> T {
         try database.write(body)
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         try database.write { db, _ in try body(db) }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         try database.read(body)
     }
 
@@ -179,7 +180,7 @@ public final class SQLiteJobStore: JobStore {
         defer { try? database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = \(usualCache)") } }
         var staging = false
         let inserter = SQLiteJobInserter(chunkRows: Self.rowsPerTransaction) { rows in
-            try self.writeStagedChunk(rows, batch: batch, first: !staging, now: now)
+            try self.writeLoadingChunk(rows, batch: batch, first: !staging, now: now)
             staging = true
         }
         do {
@@ -194,9 +195,9 @@ public final class SQLiteJobStore: JobStore {
                 }
                 return EnqueueSummary(batchID: batch.id, count: inserter.count)
             }
-            try writeStagedChunk(inserter.buffered, batch: batch, first: false, now: now, thenCommit: true)
+            try writeLoadingChunk(inserter.buffered, batch: batch, first: false, now: now, thenCommit: true)
         } catch {
-            if staging { try? removeStagedBatch(batch.id) }
+            if staging { try? removeLoadingBatch(batch.id) }
             throw error
         }
         // Committed: from here on the batch goes live even if this process dies (see cleanUp…).
@@ -228,93 +229,9 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(
                 sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
                 arguments: [batch.id, batch.source, now])
-            try SQLiteJobInserter.write(
-                jobs.map { (id: SortableID.make(prefix: "job_"), job: $0) }, status: "queued", batchID: batch.id, now: now, db: db)
+            try SQLiteJobInserter.write(jobs, status: "queued", batchID: batch.id, now: now, db: db)
             return EnqueueSummary(batchID: batch.id, count: jobs.count)
         }
-    }
-
-    /// Writes one chunk of a loading batch as `staged` jobs, which no claim sees.
-    /// - parameter thenCommit: the last chunk: mark the batch `committing` in the same transaction.
-    private func writeStagedChunk(
-        _ rows: [(id: String, job: NewJob)], batch: NewBatch, first: Bool, now: Int64, thenCommit: Bool = false
-    ) throws {
-        try write { db in
-            let touched = Timestamp.now.milliseconds
-            if first {
-                try db.execute(
-                    sql: "INSERT INTO batches (id, source, created_at, state, touched_at) VALUES (?, ?, ?, 'loading', ?)",
-                    arguments: [batch.id, batch.source, now, touched])
-            } else {
-                // A batch cleaned up as abandoned (this process stalled for a minute) stays gone.
-                try db.execute(
-                    sql: "UPDATE batches SET touched_at = ?, state = ? WHERE id = ? AND state = 'loading'",
-                    arguments: [touched, thenCommit ? "committing" : "loading", batch.id])
-                guard db.changesCount == 1 else {
-                    throw StoreError(.database, "the submission of batch \(batch.id) stalled for over a minute and was abandoned; submit the file again")
-                }
-            }
-            try SQLiteJobInserter.write(rows, status: "staged", batchID: batch.id, now: now, db: db)
-        }
-    }
-
-    /// Makes a committed batch's staged jobs claimable, a chunk per transaction, in submission order.
-    private func makeLive(batchID: String) throws {
-        var afterSeq: Int64 = 0
-        while true {
-            let done: Bool = try write { db in
-                var moved = 0
-                let last = try Int64.fetchOne(db, sql: """
-                    SELECT MAX(seq) FROM (SELECT seq FROM jobs WHERE batch_id = ? AND seq > ? AND status = 'staged'
-                                          ORDER BY seq LIMIT ?)
-                    """, arguments: [batchID, afterSeq, Self.rowsPerTransaction])
-                if let last {
-                    try db.execute(sql: """
-                        UPDATE jobs SET status = 'queued' WHERE batch_id = ? AND seq > ? AND seq <= ? AND status = 'staged'
-                        """, arguments: [batchID, afterSeq, last])
-                    moved = db.changesCount
-                    try Self.countMadeLive(moved, batchID: batchID, db: db)
-                    afterSeq = last
-                }
-                let finished = last == nil || moved < Self.rowsPerTransaction
-                try db.execute(
-                    sql: "UPDATE batches SET state = ?, touched_at = ? WHERE id = ?",
-                    arguments: [finished ? "live" : "committing", finished ? nil : Timestamp.now.milliseconds, batchID])
-                return finished
-            }
-            if done { return }
-        }
-    }
-
-    /// Deletes a loading batch's jobs, a chunk per transaction, then the batch.
-    private func removeStagedBatch(_ batchID: String) throws {
-        while true {
-            let removed = try write { db in
-                try db.execute(sql: """
-                    DELETE FROM jobs WHERE seq IN (
-                        SELECT seq FROM jobs WHERE batch_id = ? AND status = 'staged' LIMIT ?)
-                    """, arguments: [batchID, Self.rowsPerTransaction])
-                let removed = db.changesCount
-                if removed == 0 {
-                    try db.execute(sql: "DELETE FROM batches WHERE id = ? AND state = 'loading'", arguments: [batchID])
-                }
-                return removed
-            }
-            if removed == 0 { return }
-        }
-    }
-
-    public func cleanUpAbandonedSubmissions(now: Timestamp) throws -> Int {
-        let abandoned = try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, state FROM batches WHERE state != 'live' AND (touched_at IS NULL OR touched_at < ?)
-                """, arguments: [now.milliseconds - Self.abandonedAfterMilliseconds])
-        }
-        for row in abandoned {
-            let id: String = row[0]
-            if row[1] as String == "committing" { try makeLive(batchID: id) } else { try removeStagedBatch(id) }
-        }
-        return abandoned.count
     }
 
     // MARK: - Workers
