@@ -17,8 +17,8 @@ import GRDBSQLite
 /// Until `jobqueue-8` a chunk was written straight into `jobs` with status `staged` and made
 /// `queued` by an UPDATE of every row: each job was written to the table and its indexes, then
 /// read and written again. A blob per chunk costs almost nothing to write, so each job's row is
-/// now written once: 44k instructions a line before, <!-- FIGURE --> after. Rows staged by an older agentq
-/// are still made live or removed here.
+/// now written once: with the binding below, 58.7k instructions a line before, 32.6k after
+/// (callgrind, 100,000 lines). Rows staged by an older agentq are still made live or removed here.
 ///
 /// ```swift
 /// try store.enqueue(batch: NewBatch(source: "prompts.jsonl")) { inserter in
