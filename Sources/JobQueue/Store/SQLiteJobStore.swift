@@ -241,8 +241,9 @@ public final class SQLiteJobStore: JobStore {
             var finished: [Job] = []
             var refused: Set<Int64> = []
             var counts = BatchCountChanges()
+            let memo = StatementMemo(db)
             for outcome in request.outcomes {
-                switch try apply(outcome, workerID: request.workerID, now: request.now, counts: &counts, db: db) {
+                switch try apply(outcome, workerID: request.workerID, now: request.now, counts: &counts, memo: memo, db: db) {
                 case .applied(let job?): finished.append(job)
                 case .applied(nil): break
                 case .refused:
@@ -316,16 +317,17 @@ public final class SQLiteJobStore: JobStore {
 
     /// Applies one outcome if the job is still this worker's.
     private func apply(
-        _ outcome: JobOutcome, workerID: String, now: Timestamp, counts: inout BatchCountChanges, db: Database
+        _ outcome: JobOutcome, workerID: String, now: Timestamp, counts: inout BatchCountChanges, memo: StatementMemo,
+        db: Database
     ) throws -> Application {
         let seq = outcome.job.seq
         if let finished = outcome.finishedJob {
             // The end state is known here, so a plain UPDATE does (no RETURNING to decode).
-            let statement = try db.cachedStatement(sql: """
+            let statement = try memo.statement(StatementMemo.finish) { """
                 UPDATE jobs SET status = ?1, output = ?2, error_type = ?3, error_message = ?4, finished_at = ?5,
                     worker_id = NULL, lease_until = NULL, delivery_pending = ?6, version = version + 1
                 WHERE seq = ?7 AND status = 'running' AND worker_id = ?8 AND batch_id IS ?9
-                """)
+                """ }
             statement.bind(1, finished.status.rawValue)
             statement.bind(2, finished.output)
             statement.bind(3, finished.error?.type)
@@ -338,7 +340,7 @@ public final class SQLiteJobStore: JobStore {
             statement.bind(9, outcome.job.batchID)
             guard try statement.stepToCompletion(db) == 1 else { return .refused }   // lease lost: not ours now
             // The output it replaced is the one claimed: nobody else writes a running job's output.
-            try outputChanged(batchID: outcome.job.batchID, from: outcome.job.output, to: finished.output, db: db)
+            try outputChanged(batchID: outcome.job.batchID, from: outcome.job.output, to: finished.output, memo: memo, db: db)
             counts.move(batchID: outcome.job.batchID, from: .running, to: finished.status)
             if let error = finished.error {
                 try recordAttemptError(seq: seq, attempt: finished.attempts, error: error, now: now, db: db)
@@ -382,7 +384,7 @@ public final class SQLiteJobStore: JobStore {
         }
         guard let row else { return .refused }   // the lease was lost: another worker owns the job now
         let job = Self.job(from: row)
-        try outputChanged(batchID: job.batchID, from: outcome.job.output, to: job.output, db: db)
+        try outputChanged(batchID: job.batchID, from: outcome.job.output, to: job.output, memo: memo, db: db)
         counts.move(batchID: job.batchID, from: .running, to: job.status)
         if let recordedError {
             try recordAttemptError(seq: seq, attempt: job.attempts, error: recordedError, now: now, db: db)
@@ -392,10 +394,13 @@ public final class SQLiteJobStore: JobStore {
 
     /// Runs the database's output hooks (``OutputHook``) for one job's output change, inside
     /// the transaction making it.
-    private func outputChanged(batchID: String?, from old: String?, to new: String?, db: Database) throws {
+    private func outputChanged(
+        batchID: String?, from old: String?, to new: String?, memo: StatementMemo? = nil, db: Database
+    ) throws {
         guard let batchID, !database.outputHooks.isEmpty, old != new else { return }
-        for hook in database.outputHooks where hook.matches(old) || hook.matches(new) {
-            let statement = try db.cachedStatement(sql: hook.sql)
+        let memo = memo ?? StatementMemo(db)
+        for (index, hook) in database.outputHooks.enumerated() where hook.matches(old) || hook.matches(new) {
+            let statement = try memo.statement(StatementMemo.hook(index)) { hook.sql }
             statement.bind(1, batchID)
             statement.bind(2, old)
             statement.bind(3, new)
