@@ -43,6 +43,20 @@ import Testing
         try expectNothingEnqueued(cli)
     }
 
+    /// Stored, a NUL would end the prompt there (SQLite's readers stop at it): the model would
+    /// get half the text and nobody would know.
+    @Test func aNULCharacterRejectsTheFileNamingItsLine() throws {
+        let cli = try CLIHome()
+        defer { cli.remove() }
+        let file = try cli.write(
+            [Self.goodLine, #"{"input": "before\u0000after"}"#, Self.goodLine].joined(separator: "\n") + "\n", to: "nul.jsonl")
+        let output = try cli.run(["submit", file])
+        #expect(output.exitCode == 1, "stderr: \(output.stderr)")
+        let line2 = output.stderr.split(separator: "\n").first { $0.hasPrefix("\(file):2: ") }
+        #expect(line2?.contains("\"input\" contains a NUL character") == true, "stderr: \(output.stderr)")
+        try expectNothingEnqueued(cli)
+    }
+
     @Test func invalidUTF8RejectsTheFile() throws {
         let cli = try CLIHome()
         defer { cli.remove() }

@@ -54,13 +54,24 @@ struct BulkLineTests {
 
     @Test("JSON escapes in strings decode exactly")
     func escapes() throws {
-        let line = try decodeLine(#"{"input":"a\"b\\c\/d\n\t\r\b\f \u00e9\u4e16 \ud83d\ude80 raw ü€","custom_id":"\u0041\u0000z"}"#)
+        let line = try decodeLine(#"{"input":"a\"b\\c\/d\n\t\r\b\f \u00e9\u4e16 \ud83d\ude80 raw ü€","custom_id":"\u0041\u0001z"}"#)
         #expect(line.input == "a\"b\\c/d\n\t\r\u{8}\u{C} é世 🚀 raw ü€")
-        #expect(line.customID == "A\u{0}z")
+        #expect(line.customID == "A\u{1}z")
         // Escaped keys name the same fields.
         #expect(try decodeLine(#"{"in\u0070ut":"x","pri\u006Fr\u0069ty":4}"#).priority == 4)
         // Whitespace between tokens is fine.
         #expect(try decodeLine(" \t{ \"input\" :\t\"x\" , \"priority\" : -2 }  ").priority == -2)
+    }
+
+    @Test("a NUL character (\\u0000) is refused, naming its field, rather than cut off in storage")
+    func nulCharacter() {
+        let expected = "contains a NUL character (\\u0000), which agentq cannot store"
+        #expect(rejection(#"{"input":"before\u0000after"}"#) == "\"input\" \(expected)")
+        #expect(rejection(#"{"input":"x","custom_id":"a\u0000"}"#) == "\"custom_id\" \(expected)")
+        #expect(rejection(#"{"custom_id":"c","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[{"role":"user","content":"a\u0000b"}]}}"#)
+            == "\"body\" \(expected)")
+        // Escaped in metadata, it is JSON text and stays as written.
+        #expect(rejection(#"{"input":"x","metadata":{"k":"a\u0000b"}}"#) == nil)
     }
 
     @Test("malformed JSON is rejected, not half-read")

@@ -207,6 +207,20 @@ struct SessionLibraryTests {
         }
     }
 
+    @Test("a message with a NUL character is refused, not cut off at it")
+    func nulInMessage() throws {
+        let test = try TestQueue()
+        defer { test.remove() }
+        let manager = SessionManager(queue: test.queue)
+        let session = try manager.create(agent: "echo")
+        #expect {
+            try manager.send("before\u{0}after", to: session.id)
+        } throws: { error in
+            (error as? AgentQError)?.code == .invalidInput && "\(error)".contains("NUL character")
+        }
+        #expect(try test.store.jobs(matching: JobFilter(lane: session.id)).isEmpty)
+    }
+
     @Test("expireIdleSessions times out idle sessions and removes their workspace")
     func idleExpiry() async throws {
         let test = try TestQueue()

@@ -101,7 +101,7 @@ public struct SessionManager: Sendable {
     /// Enqueues a turn. It runs when a worker (or the caller) claims it; on a paused session it waits.
     /// - returns: the turn's job ID.
     /// - throws: ``AgentQError`` `.sessionClosed` when the session is ended or timed out, `.invalidInput`
-    ///   when the input is empty.
+    ///   when the input is empty or holds a NUL character.
     /// - parameter observing: receives the turn's events when it runs in this process.
     public func send(
         _ input: String, to sessionID: String, observing: (@Sendable (TurnEvent) -> Void)? = nil
@@ -109,6 +109,10 @@ public struct SessionManager: Sendable {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
         guard !input.isEmpty else { throw AgentQError(.invalidInput, "the message is empty") }
+        guard !input.utf8.contains(0) else {
+            // SQLite's readers would end the message there; PostgreSQL refuses it.
+            throw AgentQError(.invalidInput, "the message contains a NUL character (\\u0000), which agentq cannot store")
+        }
         let host = try turnHost(of: session)
         var jobID = ""
         _ = try queue.store.enqueue(batch: nil) { inserter in

@@ -76,8 +76,18 @@ public struct BulkLine: Sendable, Hashable {
         guard let input else { throw BulkLineError("missing \"input\"") }
         guard case .string(let text) = input else { throw BulkLineError("\"input\" must be a string") }
         guard !text.isEmpty else { throw BulkLineError("\"input\" is empty") }
-        result.input = text
+        result.input = try storable(text, "input")
         return result
+    }
+
+    /// `text`, unless it holds a NUL character (`\u0000`): SQLite's readers end a text value at
+    /// the first NUL and PostgreSQL refuses it, so the rest of a prompt would silently vanish on
+    /// one and fail the whole submission on the other.
+    static func storable(_ text: String, _ field: String) throws -> String {
+        var text = text
+        let hasNUL = text.withUTF8 { bytes in bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
+        if hasNUL { throw BulkLineError("\"\(field)\" contains a NUL character (\\u0000), which agentq cannot store") }
+        return text
     }
 
     private static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -92,7 +102,7 @@ public struct BulkLine: Sendable, Hashable {
         case .null: return nil
         case .string(let text):
             guard !text.isEmpty else { throw BulkLineError("\"\(name)\" is empty") }
-            return text
+            return try storable(text, name)
         default: throw BulkLineError("\"\(name)\" must be a string")
         }
     }
@@ -142,10 +152,10 @@ public struct BulkLine: Sendable, Hashable {
             guard let text = customID as? String, !text.isEmpty else {
                 throw BulkLineError("\"custom_id\" must be a non-empty string")
             }
-            result.customID = text
+            result.customID = try storable(text, "custom_id")
         }
         try rejectUnknown(fields, allowed: batchAPIFields)
-        result.input = try batchAPIInput(fields)
+        result.input = try storable(try batchAPIInput(fields), "body")
         result.isBatchAPIRequest = true
         result.model = (fields["body"] as? [String: Any])?["model"] as? String
         return result
