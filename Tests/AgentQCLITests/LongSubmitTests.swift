@@ -131,4 +131,38 @@ extension MultiProcess.LongSubmitTests {
         let batch = try #require(try database.read { db in try String.fetchOne(db, sql: "SELECT id FROM batches") })
         #expect(try store.counts(batchID: batch).queued == Self.bigLines)
     }
+
+    /// A batch going live is listed, so it can be cancelled: the cancel reaches the jobs still
+    /// in its chunks too, not only those already queued.
+    @Test func cancellingABatchWhileItGoesLiveCancelsEveryJob() throws {
+        let cli = try CLIHome()
+        defer { cli.remove() }
+        let lines = 60_000
+        let big = try Self.writeBigFile(cli, name: "big.jsonl", lines: lines)
+        _ = try cli.runOK(["agents", "list"])
+        let database = try SQLiteDatabase(path: cli.home + "/agentq.db", migrations: AgentQueue.migrations)
+        let submit = try cli.start(["submit", big, "--json"])
+        defer { stopIfRunning(submit) }
+        let goingLive = try eventually(within: 60) {
+            try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") ?? 0 > 0 }
+        }
+        try #require(goingLive, "the submit never started making its jobs live")
+        submit.signal(SIGKILL)
+        _ = submit.wait()
+        let batch = try #require(try database.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM batches WHERE state = 'committing'")
+        }, "the kill came too late to test anything")
+
+        let cancel = try cli.run(["batch", "cancel", batch])
+        #expect(cancel.exitCode == 0, "stderr: \(cancel.stderr)")
+        let (statuses, chunks, state) = try database.read { db in
+            (try String.fetchAll(db, sql: "SELECT status || '=' || COUNT(*) FROM jobs GROUP BY status"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch_chunks") ?? -1,
+             try String.fetchOne(db, sql: "SELECT state FROM batches"))
+        }
+        #expect(statuses == ["cancelled=\(lines)"] && chunks == 0 && state == "live")
+        let store = SQLiteJobStore(database: database)
+        #expect(try store.counts(batchID: batch).cancelled == lines)
+        #expect(try store.cleanUpAbandonedSubmissions(now: Timestamp.now.adding(milliseconds: 61_000)) == 0)
+    }
 }

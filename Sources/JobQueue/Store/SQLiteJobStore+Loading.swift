@@ -93,32 +93,7 @@ extension SQLiteJobStore {
                 guard let createdAt = try Int64.fetchOne(
                     db, sql: "SELECT created_at FROM batches WHERE id = ?", arguments: [batchID])
                 else { return true }
-                let select = try db.cachedStatement(
-                    sql: "SELECT seq, rows FROM batch_chunks WHERE batch_id = ? ORDER BY seq LIMIT 1")
-                select.bind(1, batchID)
-                let handle = select.sqliteStatement
-                let code = sqlite3_step(handle)
-                defer {
-                    sqlite3_reset(handle)
-                    sqlite3_clear_bindings(handle)
-                }
-                switch code {
-                case SQLITE_ROW:
-                    let seq = sqlite3_column_int64(handle, 0)
-                    let rows = try SQLiteJobRows(decoding: UnsafeRawBufferPointer(
-                        start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1))))
-                    sqlite3_reset(handle)
-                    try Self.withoutTriggers(db) { triggersOff in
-                        try SQLiteJobInserter.write(rows, status: "queued", batchID: batchID, now: createdAt, db: db)
-                        // With the triggers on (SQLite refused to switch them off), they counted.
-                        if triggersOff { try Self.countMadeLive(rows.count, batchID: batchID, db: db) }
-                    }
-                    try db.execute(sql: "DELETE FROM batch_chunks WHERE seq = ?", arguments: [seq])
-                case SQLITE_DONE:
-                    break
-                default:
-                    throw StoreError(.database, String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
+                _ = try Self.moveChunk(batchID: batchID, createdAt: createdAt, db: db)
                 let more = try Bool.fetchOne(
                     db, sql: "SELECT EXISTS (SELECT 1 FROM batch_chunks WHERE batch_id = ?)", arguments: [batchID]) ?? false
                 try db.execute(
@@ -126,6 +101,50 @@ extension SQLiteJobStore {
                     arguments: [more ? "committing" : "live", more ? Timestamp.now.milliseconds : nil, batchID])
                 return !more
             }
+        }
+    }
+
+    /// Makes every chunk of a batch that is going live (`committing`) jobs at once, inside the
+    /// caller's transaction, and marks it live: a cancel of the whole batch must reach the jobs
+    /// still in chunks too. Nothing for a batch in any other state.
+    static func makeLiveNow(batchID: String, db: Database) throws {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT created_at, state FROM batches WHERE id = ?", arguments: [batchID]),
+            row[1] as String == "committing"
+        else { return }
+        while try moveChunk(batchID: batchID, createdAt: row[0], db: db) {}
+        try db.execute(sql: "UPDATE batches SET state = 'live', touched_at = NULL WHERE id = ?", arguments: [batchID])
+    }
+
+    /// Makes the batch's first chunk jobs, queued and counted, and deletes it.
+    /// - returns: false when the batch has no chunk left.
+    private static func moveChunk(batchID: String, createdAt: Int64, db: Database) throws -> Bool {
+        let select = try db.cachedStatement(
+            sql: "SELECT seq, rows FROM batch_chunks WHERE batch_id = ? ORDER BY seq LIMIT 1")
+        select.bind(1, batchID)
+        let handle = select.sqliteStatement
+        let code = sqlite3_step(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        switch code {
+        case SQLITE_ROW:
+            let seq = sqlite3_column_int64(handle, 0)
+            let rows = try SQLiteJobRows(decoding: UnsafeRawBufferPointer(
+                start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1))))
+            sqlite3_reset(handle)
+            try withoutTriggers(db) { triggersOff in
+                try SQLiteJobInserter.write(rows, status: "queued", batchID: batchID, now: createdAt, db: db)
+                // With the triggers on (SQLite refused to switch them off), they counted.
+                if triggersOff { try countMadeLive(rows.count, batchID: batchID, db: db) }
+            }
+            try db.execute(sql: "DELETE FROM batch_chunks WHERE seq = ?", arguments: [seq])
+            return true
+        case SQLITE_DONE:
+            return false
+        default:
+            throw StoreError(.database, String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
     }
 
@@ -197,7 +216,11 @@ extension SQLiteJobStore {
         for row in abandoned {
             let id: String = row[0]
             if row[1] as String == "committing" {
-                try makeStagedRowsLive(batchID: id)
+                // Rows staged in `jobs` by an older agentq: such a batch has no chunks.
+                let chunked = try read { db in
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM batch_chunks WHERE batch_id = ?)", arguments: [id])
+                } ?? false
+                if !chunked { try makeStagedRowsLive(batchID: id) }
                 try makeLive(batchID: id)
             } else {
                 try removeLoadingBatch(id)

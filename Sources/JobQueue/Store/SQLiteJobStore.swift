@@ -539,7 +539,13 @@ public final class SQLiteJobStore: JobStore {
                 return outcomes
             case .batch(let value), .lane(let value):
                 let column: String
-                if case .batch = selector { column = "batch_id" } else { column = "lane" }
+                if case .batch = selector {
+                    column = "batch_id"
+                    // Going live: its jobs still in chunks are cancelled with the rest.
+                    try Self.makeLiveNow(batchID: value, db: db)
+                } else {
+                    column = "lane"
+                }
                 let statusFilter = column == "lane" ? "status IN ('queued', 'running')" : "1"
                 // Staged jobs (of a batch still going live) were never counted:
                 // only the queued ones leave `unfinished`.
