@@ -109,8 +109,7 @@ public struct SessionManager: Sendable {
         let session = try resolve(sessionID)
         guard session.status.acceptsMessages else { throw closed(session) }
         guard !input.isEmpty else { throw AgentQError(.invalidInput, "the message is empty") }
-        guard !input.utf8.contains(0) else {
-            // SQLite's readers would end the message there; PostgreSQL refuses it.
+        guard !input.containsNUL else {
             throw AgentQError(.invalidInput, "the message contains a NUL character (\\u0000), which agentq cannot store")
         }
         let host = try turnHost(of: session)

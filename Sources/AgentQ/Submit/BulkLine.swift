@@ -80,13 +80,9 @@ public struct BulkLine: Sendable, Hashable {
         return result
     }
 
-    /// `text`, unless it holds a NUL character (`\u0000`): SQLite's readers end a text value at
-    /// the first NUL and PostgreSQL refuses it, so the rest of a prompt would silently vanish on
-    /// one and fail the whole submission on the other.
+    /// `text`, unless it holds a NUL character (``Swift/String/containsNUL``).
     static func storable(_ text: String, _ field: String) throws -> String {
-        var text = text
-        let hasNUL = text.withUTF8 { bytes in bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
-        if hasNUL { throw BulkLineError("\"\(field)\" contains a NUL character (\\u0000), which agentq cannot store") }
+        if text.containsNUL { throw BulkLineError("\"\(field)\" contains a NUL character (\\u0000), which agentq cannot store") }
         return text
     }
 

@@ -42,3 +42,14 @@ extension Statement {
         return Int(sqlite3_changes(db.sqliteConnection))
     }
 }
+
+/// Binds `text` (nil: NULL) to parameter `index` in place (`SQLITE_STATIC`): the bytes must stay
+/// valid until the statement has run and its bindings are cleared.
+/// - returns: SQLite's result code (`SQLITE_TOOBIG` for a value over its length limit).
+func bindTextInPlace(_ statement: SQLiteStatement, _ index: Int32, _ text: UnsafeBufferPointer<UInt8>?) -> Int32 {
+    guard let text else { return sqlite3_bind_null(statement, index) }
+    guard text.count <= Int(Int32.max) else { return SQLITE_TOOBIG }
+    // A zero-length value still needs a non-null pointer to be '' rather than NULL.
+    let pointer = UnsafeRawPointer(text.baseAddress ?? UnsafePointer(bitPattern: 1))
+    return sqlite3_bind_text(statement, index, pointer?.assumingMemoryBound(to: CChar.self), Int32(text.count), nil)
+}

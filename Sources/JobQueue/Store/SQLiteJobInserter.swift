@@ -12,7 +12,7 @@ final class SQLiteJobInserter: JobInserter {
     /// Rows per multi-row INSERT: per-statement overhead, not the B-tree work, is most of a
     /// single-row insert's cost.
     static let rowsPerStatement = 64
-    static let columnCount: Int32 = 13
+    static let columnCount: Int32 = 12
     /// A chunk is handed over at this much text even when it has fewer rows than `chunkRows`:
     /// a loading batch keeps each chunk as one blob, which SQLite caps at a billion bytes.
     static let chunkBytes = 32 << 20
@@ -41,18 +41,18 @@ final class SQLiteJobInserter: JobInserter {
         return id
     }
 
-    /// Inserts `jobs` with new IDs and `status`.
+    /// Inserts `jobs`, queued, with new IDs.
     /// - throws: ``StoreError``.
-    static func write(_ jobs: [NewJob], status: String, batchID: String?, now: Int64, db: Database) throws {
+    static func write(_ jobs: [NewJob], batchID: String?, now: Int64, db: Database) throws {
         var rows = SQLiteJobRows()
         rows.reserveCapacity(jobs.count)
         for job in jobs { rows.append(id: SortableID.make(prefix: "job_"), job) }
-        try write(rows, status: status, batchID: batchID, now: now, db: db)
+        try write(rows, batchID: batchID, now: now, db: db)
     }
 
-    /// Inserts `rows` with `status` (`queued`, or `staged` while their batch loads).
+    /// Inserts `rows`, queued.
     /// - throws: ``StoreError``, naming the job whose value SQLite refused.
-    static func write(_ rows: SQLiteJobRows, status: String, batchID: String?, now: Int64, db: Database) throws {
+    static func write(_ rows: SQLiteJobRows, batchID: String?, now: Int64, db: Database) throws {
         var start = 0
         while start < rows.count {
             let end = min(start + rowsPerStatement, rows.count)
@@ -64,48 +64,38 @@ final class SQLiteJobInserter: JobInserter {
             // statement has run and its bindings are cleared, all inside this closure.
             try rows.bytes.withUnsafeBufferPointer { bytes in
                 try withUTF8(batchID) { batch in
-                    try withUTF8(status) { status in
-                        for row in start..<end {
-                            let base = Int32(row - start) * columnCount
-                            let numbers = rows.numbers(of: row)
-                            var codes: Int32 = 0
-                            // Text columns in SQLiteJobRows' order: id, custom_id, lane, handler, input,
-                            // metadata, options.
-                            codes |= rows.bindText(handle, base + 1, row: row, column: 0, base: bytes.baseAddress)
-                            codes |= rows.bindText(handle, base + 2, row: row, column: 1, base: bytes.baseAddress)
-                            codes |= rows.bindText(handle, base + 4, row: row, column: 2, base: bytes.baseAddress)
-                            codes |= rows.bindText(handle, base + 5, row: row, column: 3, base: bytes.baseAddress)
-                            codes |= rows.bindText(handle, base + 6, row: row, column: 4, base: bytes.baseAddress)
-                            codes |= rows.bindText(handle, base + 7, row: row, column: 5, base: bytes.baseAddress)
-                            codes |= rows.bindText(handle, base + 12, row: row, column: 6, base: bytes.baseAddress)
-                            codes |= bind(handle, base + 3, batch)
-                            codes |= sqlite3_bind_int64(handle, base + 8, numbers.priority)
-                            codes |= sqlite3_bind_int64(handle, base + 9, numbers.runAt == SQLiteJobRows.now ? now : numbers.runAt)
-                            codes |= sqlite3_bind_int64(handle, base + 10, numbers.maxAttempts)
-                            codes |= sqlite3_bind_int64(handle, base + 11, now)
-                            codes |= bind(handle, base + 13, status)
-                            if codes != SQLITE_OK {
-                                sqlite3_clear_bindings(handle)
-                                throw StoreError(.database, "job \(rows.id(of: row)) was not written: one of its values is too large for the database (\(String(cString: sqlite3_errstr(SQLITE_TOOBIG))))")
-                            }
+                    for row in start..<end {
+                        let base = Int32(row - start) * columnCount
+                        let numbers = rows.numbers[row]
+                        var codes: Int32 = 0
+                        // Text columns in SQLiteJobRows' order: id, custom_id, lane, handler, input,
+                        // metadata, options.
+                        codes |= rows.bindText(handle, base + 1, row: row, column: 0, base: bytes.baseAddress)
+                        codes |= rows.bindText(handle, base + 2, row: row, column: 1, base: bytes.baseAddress)
+                        codes |= rows.bindText(handle, base + 4, row: row, column: 2, base: bytes.baseAddress)
+                        codes |= rows.bindText(handle, base + 5, row: row, column: 3, base: bytes.baseAddress)
+                        codes |= rows.bindText(handle, base + 6, row: row, column: 4, base: bytes.baseAddress)
+                        codes |= rows.bindText(handle, base + 7, row: row, column: 5, base: bytes.baseAddress)
+                        codes |= rows.bindText(handle, base + 12, row: row, column: 6, base: bytes.baseAddress)
+                        codes |= bindTextInPlace(handle, base + 3, batch)
+                        codes |= sqlite3_bind_int64(handle, base + 8, numbers.priority)
+                        codes |= sqlite3_bind_int64(handle, base + 9, numbers.runAt == SQLiteJobRows.now ? now : numbers.runAt)
+                        codes |= sqlite3_bind_int64(handle, base + 10, numbers.maxAttempts)
+                        codes |= sqlite3_bind_int64(handle, base + 11, now)
+                        if codes != SQLITE_OK {
+                            sqlite3_clear_bindings(handle)
+                            throw StoreError(.database, "job \(rows.id(of: row)) was not written: one of its values is too large for the database (\(String(cString: sqlite3_errstr(SQLITE_TOOBIG))))")
                         }
-                        try statement.stepToCompletion(db)
                     }
+                    try statement.stepToCompletion(db)
                 }
             }
             start = end
         }
     }
 
-    private static func bind(_ statement: SQLiteStatement, _ index: Int32, _ text: UnsafeBufferPointer<UInt8>?) -> Int32 {
-        guard let text else { return sqlite3_bind_null(statement, index) }
-        return sqlite3_bind_text(
-            statement, index, UnsafeRawPointer(text.baseAddress ?? UnsafePointer(bitPattern: 1))?.assumingMemoryBound(to: CChar.self),
-            Int32(text.count), nil)
-    }
-
     private static func statementSQL(rows: Int) -> String {
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')"
         return """
             INSERT INTO jobs (id, custom_id, batch_id, lane, handler, input, metadata, priority, run_at,
                               max_attempts, created_at, options, status)

@@ -16,7 +16,7 @@ import GRDBSQLite
 /// ```swift
 /// var rows = SQLiteJobRows()
 /// rows.append(id: "job_…", NewJob(handler: "echo", input: "hi"))
-/// try SQLiteJobInserter.write(rows, status: "queued", batchID: nil, now: now, db: db)
+/// try SQLiteJobInserter.write(rows, batchID: nil, now: now, db: db)
 /// ```
 struct SQLiteJobRows {
     /// The text columns, in the order of ``SQLiteJobInserter``'s INSERT.
@@ -133,17 +133,14 @@ struct SQLiteJobRows {
     }
 
     /// Binds text column `column` (0-based, of ``textColumns``) of `row` to `index`, pointing at
-    /// `base`, which must stay valid until the statement is stepped and reset.
+    /// `base` (``bytes``' storage), which must stay valid until the statement is stepped and reset.
     /// - returns: SQLite's result code (`SQLITE_TOOBIG` for a value over its length limit).
     func bindText(
         _ statement: SQLiteStatement, _ index: Int32, row: Int, column: Int, base: UnsafePointer<UInt8>?
     ) -> Int32 {
         let span = spans[row * Self.textColumns + column]
-        if span.count < 0 { return sqlite3_bind_null(statement, index) }
-        guard span.count <= Int(Int32.max) else { return SQLITE_TOOBIG }
-        // A zero-length value still needs a non-null pointer to be '' rather than NULL.
-        let pointer = base.map { UnsafeRawPointer($0 + span.start) } ?? UnsafeRawPointer(bitPattern: 1)
-        return sqlite3_bind_text(statement, index, pointer?.assumingMemoryBound(to: CChar.self), Int32(span.count), nil)
+        guard span.count >= 0 else { return bindTextInPlace(statement, index, nil) }
+        return bindTextInPlace(statement, index, UnsafeBufferPointer(start: base.map { $0 + span.start }, count: span.count))
     }
 
     /// The row with the most text, to name it in an error.
@@ -164,6 +161,4 @@ struct SQLiteJobRows {
         guard span.count >= 0 else { return nil }
         return String(decoding: bytes[span.start..<span.start + span.count], as: UTF8.self)
     }
-
-    func numbers(of row: Int) -> (priority: Int64, runAt: Int64, maxAttempts: Int64) { numbers[row] }
 }

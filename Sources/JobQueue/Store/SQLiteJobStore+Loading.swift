@@ -135,7 +135,7 @@ extension SQLiteJobStore {
                 start: sqlite3_column_blob(handle, 1), count: Int(sqlite3_column_bytes(handle, 1))))
             sqlite3_reset(handle)
             try withoutTriggers(db) { triggersOff in
-                try SQLiteJobInserter.write(rows, status: "queued", batchID: batchID, now: createdAt, db: db)
+                try SQLiteJobInserter.write(rows, batchID: batchID, now: createdAt, db: db)
                 // With the triggers on (SQLite refused to switch them off), they counted.
                 if triggersOff { try countMadeLive(rows.count, batchID: batchID, db: db) }
             }

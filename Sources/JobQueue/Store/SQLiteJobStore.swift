@@ -169,7 +169,7 @@ public final class SQLiteJobStore: JobStore {
             // No batch: a handful of jobs (a session's turn), in one transaction.
             let inserter = SQLiteJobInserter(chunkRows: .max) { _ in }
             try body(inserter)
-            try write { db in try SQLiteJobInserter.write(inserter.buffered, status: "queued", batchID: nil, now: now, db: db) }
+            try write { db in try SQLiteJobInserter.write(inserter.buffered, batchID: nil, now: now, db: db) }
             return EnqueueSummary(batchID: nil, count: inserter.count)
         }
         let usualCache = try database.pool.writeWithoutTransaction { db in
@@ -191,7 +191,7 @@ public final class SQLiteJobStore: JobStore {
                     try db.execute(
                         sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
                         arguments: [batch.id, batch.source, now])
-                    try SQLiteJobInserter.write(inserter.buffered, status: "queued", batchID: batch.id, now: now, db: db)
+                    try SQLiteJobInserter.write(inserter.buffered, batchID: batch.id, now: now, db: db)
                 }
                 return EnqueueSummary(batchID: batch.id, count: inserter.count)
             }
@@ -229,7 +229,7 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(
                 sql: "INSERT INTO batches (id, source, created_at) VALUES (?, ?, ?)",
                 arguments: [batch.id, batch.source, now])
-            try SQLiteJobInserter.write(jobs, status: "queued", batchID: batch.id, now: now, db: db)
+            try SQLiteJobInserter.write(jobs, batchID: batch.id, now: now, db: db)
             return EnqueueSummary(batchID: batch.id, count: jobs.count)
         }
     }
