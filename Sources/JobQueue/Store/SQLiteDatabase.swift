@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// One SQLite database file shared by every agentq process on a machine: WAL mode, a busy
 /// timeout, `synchronous=NORMAL`, and versioned migrations applied under the write lock.
@@ -63,6 +64,7 @@ public final class SQLiteDatabase: Sendable {
                 try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
             }
         }
+        Self.formatIfNew(path: path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.write { db in
@@ -90,6 +92,34 @@ public final class SQLiteDatabase: Sendable {
         } catch let error as DatabaseError {
             throw StoreError(sqlite: error, path: path, busyTimeout: timeout)
         }
+    }
+
+    /// The page size of a database file agentq creates, in bytes (SQLite's default is 4,096).
+    ///
+    /// Every page a transaction changes is written twice: to the WAL, then back into the file
+    /// by a checkpoint, each logged page with two system calls. A million-line bulk submission
+    /// logs some 150,000 pages of 4 KiB, and a third of its time was the kernel's; with 8 KiB
+    /// pages it logs half as many frames and took 12–17 % less time (three interleaved pairs:
+    /// 4.69–5.05 s against 5.36–5.73 s), while the engine's claim-and-finish loop used no more
+    /// processor. Model outputs a few KiB long also spill into overflow pages less often. An
+    /// existing file keeps its page size.
+    public static let newFilePageSize = 8192
+
+    /// Gives a file that has no page yet (absent, or empty) its page size and incremental
+    /// vacuum, then switches it to WAL mode, which writes its first page and so fixes both.
+    /// GRDB switches a pool's file to WAL before `prepareDatabase` runs: too late for a page size.
+    /// Best effort: a file that cannot be opened here is left to the pool, whose error names
+    /// it; one that another process formats at the same moment keeps what that one set.
+    private static func formatIfNew(path: String) {
+        var status = stat()
+        if stat(path, &status) == 0 && status.st_size > 0 { return }
+        var handle: OpaquePointer?
+        defer { sqlite3_close(handle) }
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW
+        guard sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK else { return }
+        sqlite3_busy_timeout(handle, 1000)
+        let pragmas = "PRAGMA page_size = \(newFilePageSize); PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL"
+        _ = sqlite3_exec(handle, pragmas, nil, nil, nil)
     }
 
     private static func busyTimeoutFromEnvironment() -> TimeInterval? {
