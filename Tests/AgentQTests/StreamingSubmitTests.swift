@@ -41,6 +41,47 @@ struct StreamingSubmitTests {
         }
     }
 
+    /// A read that fails (the disk went away) while chunks are being read ahead.
+    struct DiskGone: Error {}
+
+    @Test("reading ahead: a failed read comes after every line before it, in order, and the end stops the reads")
+    func readAheadOrder() throws {
+        // Lines of one length, ten a chunk, so the reader's Nth call to `read` fills chunk N.
+        let line = Array(#"{"input":"000000"}"#.utf8) + [0x0A]
+        let chunk = 10 * line.count
+        for failing in [1, 2, 4, nil] as [Int?] {
+            let calls = SharedBox(0)
+            let reader = BulkFileReader(source: "r.jsonl", chunkSize: chunk) { target in
+                calls.update { $0 += 1 }
+                let call = calls.current
+                if call == failing { throw DiskGone() }
+                guard call <= 5 else { return 0 }   // five chunks, then the end
+                for index in 0..<10 {
+                    let text = Array(String(format: #"{"input":"%06d"}"#, (call - 1) * 10 + index + 1).utf8) + [0x0A]
+                    UnsafeMutableRawBufferPointer(rebasing: target[(index * line.count)...]).copyBytes(from: text)
+                }
+                return chunk
+            }
+            var inputs: [String] = []
+            var failed = false
+            do {
+                while let entries = try reader.next() {
+                    for case .line(let line) in entries { inputs.append(line.input) }
+                }
+            } catch is DiskGone {
+                failed = true
+            }
+            let expected = ((failing ?? 6) - 1) * 10
+            #expect(inputs == (0..<expected).map { String(format: "%06d", $0 + 1) }, "failing at read \(failing.map(String.init) ?? "none")")
+            #expect(failed == (failing != nil))
+            if failing == nil {
+                // The end was read once (the sixth call), and nothing is read after it.
+                #expect(try reader.next() == nil)
+                #expect(calls.current == 6)
+            }
+        }
+    }
+
     /// A file of `count` good lines followed by `last`.
     static func file(_ count: Int, then last: String) -> Data {
         var text = ""
