@@ -87,7 +87,11 @@ let package = Package(
         .executableTarget(
             name: "agentq-bench",
             // AgentQTesting: the throwaway PostgreSQL server of section 6.
-            dependencies: ["AgentQ", "JobQueue", "AgentQTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "AgentQ", "JobQueue", "AgentQTesting", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // SQLiteFloorBench: SQLite alone, through the same SQLiteDatabase.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // `make fuzz`: the bulk-line reader against JSONSerialization on a million generated lines.
         .executableTarget(

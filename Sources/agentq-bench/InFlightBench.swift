@@ -42,7 +42,10 @@ struct InFlightBench {
         for (label, definition) in agents {
             let before = stub.answered
             let wide = try drain(definition: definition, jobs: jobs, concurrency: concurrency)
-            let stubNote = label.hasPrefix("HTTP") ? ", the stub held at most \(stub.mostInFlight) requests at once (\(stub.answered - before) answered)" : ""
+            let stubNote = label.hasPrefix("HTTP")
+                ? ", the stub held at most \(stub.mostInFlight) requests at once (\(stub.answered - before) answered) and used "
+                    + "\(format(wide.benchCPUSeconds)) s of processor on the same cores, the worker \(format(wide.cpuSeconds)) s"
+                : ""
             let ideal = Double(jobs) / Double(concurrency) * Double(latencyMilliseconds) / 1000
             print("in flight, \(label): \(wide.files) jobs at --concurrency \(concurrency) in \(format(wide.seconds)) s, ideal \(format(ideal)) s = "
                 + "\(String(format: "%+.1f", (wide.seconds / ideal - 1) * 100)) % (goal: within 5 %) \(wide.phases), peak RSS \(format(wide.maxRSSMB)) MB\(stubNote), load \(loadAverage())")
@@ -69,7 +72,7 @@ struct InFlightBench {
     private func drain(
         definition: String, jobs: Int, concurrency: Int,
         in parent: URL = BenchDirectory.run
-    ) throws -> (files: Int, seconds: Double, maxRSSMB: Double, phases: String) {
+    ) throws -> (files: Int, seconds: Double, maxRSSMB: Double, phases: String, cpuSeconds: Double, benchCPUSeconds: Double) {
         let home = AgentQHome(root: parent.appendingPathComponent("agentq-bench-\(UUID().uuidString.prefix(8))"))
         // Homes in the bench's directory go when it exits (BenchDirectory says why); one elsewhere
         // (the tmpfs run's, in memory) goes now.
@@ -87,12 +90,14 @@ struct InFlightBench {
         }
         sync()
         let began = Timestamp.now
+        let (ownBefore, workerBefore) = (ownCPUSeconds(), childrenCPUSeconds())
         let measured = try runMeasured(
             binary, ["worker", "--drain", "--concurrency", "\(concurrency)", "--grace", "0"], home: home.root.path)
         guard measured.status == 0 else { throw BenchError("agentq worker --drain exited \(measured.status)") }
+        let (benchCPU, workerCPU) = (ownCPUSeconds() - ownBefore, childrenCPUSeconds() - workerBefore)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: home.resultsDirectory.path))?
             .filter { $0.hasSuffix(".json") }.count ?? 0
-        return (files, measured.seconds, measured.maxRSSMB, try phases(home: home, began: began, seconds: measured.seconds))
+        return (files, measured.seconds, measured.maxRSSMB, try phases(home: home, began: began, seconds: measured.seconds), workerCPU, benchCPU)
     }
 
     /// Where the worker's time went, from its jobs' own times: start-up until the first job

@@ -134,9 +134,15 @@ func timedDrain(_ binary: String, jobs: Int, concurrency: Int, prefetch: Int?) t
 }
 
 /// User + system CPU seconds of this process's children that have been waited for.
-func childrenCPUSeconds() -> Double {
+func childrenCPUSeconds() -> Double { cpuSeconds(RUSAGE_CHILDREN.rawValue) }
+
+/// The processor time (user + system) this process has used so far: during a drain, its
+/// in-process servers' (the in-flight bench's model stub).
+func ownCPUSeconds() -> Double { cpuSeconds(RUSAGE_SELF.rawValue) }
+
+private func cpuSeconds(_ who: Int32) -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    getrusage(who, &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
@@ -226,43 +232,58 @@ if bench.drainOnly, let binary = bench.agentqBinary {
     exit(0)
 }
 
-/// The million-line `agentq submit`: its wall time and peak resident memory.
+/// The million-line `agentq submit`: its wall time and peak resident memory, then SQLite alone
+/// inserting the same rows (``SQLiteFloorBench``), the floor under it on this machine.
 func millionLineSubmit(_ binary: String) throws {
     let home = try freshHome()
     let file = home.root.path + "-million.jsonl"
     try bulkFile(lines: 1_000_000).write(to: URL(fileURLWithPath: file))
     _ = try run(binary, ["agents", "list"], home: home.root.path)
     let million = try runMeasured(binary, ["submit", file], home: home.root.path)
-    print("submit 1,000,000 lines (agentq CLI): \(String(format: "%.2f", million.seconds)) s (goal: < 3 s), max RSS \(String(format: "%.0f", million.maxRSSMB)) MB (goal: < 64 MB), load average \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?")")
+    print("submit 1,000,000 lines (agentq CLI): \(String(format: "%.2f", million.seconds)) s (goal: < 3 s), max RSS \(String(format: "%.0f", million.maxRSSMB)) MB (goal: < 64 MB), load average \(loadAverage())")
     try? FileManager.default.removeItem(at: home.root)
     try? FileManager.default.removeItem(atPath: file)
+    let floor = try SQLiteFloorBench(rows: 1_000_000).run()
+    print("  the floor: SQLite alone inserting 1,000,000 such rows into the jobs table and its indexes, \(SQLiteJobStore.rowsPerTransaction) a transaction (no file, parse or trigger): \(String(format: "%.2f", floor)) s, load average \(loadAverage())")
 }
 
-/// `agentq submit` of 200,000 lines with `run_at`, and with every field, against plain ones.
+/// `agentq submit` of 200,000 lines with `run_at`, with every field, and with every field but
+/// `session` (a session's jobs share a lane, which costs an index entry each), against plain
+/// ones: three rounds, the kinds interleaved, best of each (one run each swung by a third).
 func fieldSubmits(_ binary: String) throws {
     let lines = 200_000
-    var plain = "", timed = "", full = ""
+    var plain = "", timed = "", full = "", laneless = ""
     for index in 0..<lines {
         plain += #"{"custom_id": "row-\#(index)", "input": "Summarise item number \#(index) in one sentence.", "priority": 1}"# + "\n"
         let second = String(format: "%02d:%02d.%03d", index / 60 % 60, index % 60, index % 1000)
         timed += #"{"custom_id": "row-\#(index)", "input": "Summarise item number \#(index) in one sentence.", "run_at": "2026-11-21T15:\#(second)Z"}"# + "\n"
-        full += #"{"custom_id": "row-\#(index)", "agent": "echo", "session": "s\#(index % 100)", "input": "Summarise item number \#(index) in one sentence.", "priority": 1, "run_at": "2026-11-21T15:\#(second)+01:00", "max_attempts": 3, "metadata": {"row": \#(index), "tag": "x"}, "max_cost_usd": 0.5, "max_tokens_total": 1000}"# + "\n"
+        let fields = #""input": "Summarise item number \#(index) in one sentence.", "priority": 1, "run_at": "2026-11-21T15:\#(second)+01:00", "max_attempts": 3, "metadata": {"row": \#(index), "tag": "x"}, "max_cost_usd": 0.5, "max_tokens_total": 1000}"#
+        full += #"{"custom_id": "row-\#(index)", "agent": "echo", "session": "s\#(index % 100)", "#  + fields + "\n"
+        laneless += #"{"custom_id": "row-\#(index)", "agent": "echo", "#  + fields + "\n"
     }
-    var elapsed: [String: Double] = [:]
-    for (name, text) in [("plain", plain), ("run_at", timed), ("every field", full)] {
-        let home = try freshHome()
-        let file = home.root.path + "-\(name).jsonl"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-        _ = try run(binary, ["agents", "list"], home: home.root.path)
-        elapsed[name] = try runMeasured(binary, ["submit", file], home: home.root.path).seconds
-        try? FileManager.default.removeItem(at: home.root)
-        try? FileManager.default.removeItem(atPath: file)
+    let kinds = [("plain", plain), ("run_at", timed), ("every field", full), ("every field but session", laneless)]
+    var files: [String: String] = [:]
+    for (name, text) in kinds {
+        let file = BenchDirectory.run.appendingPathComponent("fields-\(name.replacingOccurrences(of: " ", with: "-")).jsonl")
+        try Data(text.utf8).write(to: file)
+        files[name] = file.path
     }
-    let slower = ((elapsed["run_at"] ?? 0) / (elapsed["plain"] ?? 1) - 1) * 100
-    print("submit \(lines) lines with run_at: \(String(format: "%.2f", elapsed["run_at"] ?? 0)) s, plain: \(String(format: "%.2f", elapsed["plain"] ?? 0)) s = \(String(format: "%+.0f", slower)) % (goal: within 10 %)")
-    let fuller = ((elapsed["every field"] ?? 0) / (elapsed["plain"] ?? 1) - 1) * 100
-    print("submit \(lines) lines with every field: \(String(format: "%.2f", elapsed["every field"] ?? 0)) s, plain: \(String(format: "%.2f", elapsed["plain"] ?? 0)) s = \(String(format: "%+.0f", fuller)) % (goal: within 10 %)")
-
+    defer { for path in files.values { try? FileManager.default.removeItem(atPath: path) } }
+    var best: [String: Double] = [:]
+    for _ in 0..<3 {
+        for (name, _) in kinds {
+            let home = try freshHome()
+            _ = try run(binary, ["agents", "list"], home: home.root.path)
+            let elapsed = try runMeasured(binary, ["submit", files[name]!], home: home.root.path).seconds
+            best[name] = min(best[name] ?? .infinity, elapsed)
+            try? FileManager.default.removeItem(at: home.root)
+        }
+    }
+    let base = best["plain"] ?? 1
+    for (name, _) in kinds.dropFirst() {
+        let time = best[name] ?? 0
+        print("submit \(lines) lines with \(name): \(String(format: "%.2f", time)) s, plain: \(String(format: "%.2f", base)) s = \(String(format: "%+.0f", (time / base - 1) * 100)) % (best of 3, interleaved; goal: within 10 %)")
+    }
 }
 
 if bench.submitOnly, let binary = bench.agentqBinary {
