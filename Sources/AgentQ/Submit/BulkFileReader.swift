@@ -33,7 +33,8 @@ public final class BulkFileReader {
     public static let defaultChunkSize = 1 << 19
 
     /// Reads from `read`, which fills the buffer it is given (from its start) and returns the
-    /// number of bytes written, 0 at the end of the input.
+    /// number of bytes written, 0 at the end of the input. `read` is called from one thread at a
+    /// time, in order, but not always the caller's: the reader reads a chunk ahead on another.
     /// - parameter release: called once when the reader is done with its input (to close it).
     public init(
         source: String, chunkSize: Int = defaultChunkSize, release: @escaping () -> Void = {},
