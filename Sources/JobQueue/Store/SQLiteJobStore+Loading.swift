@@ -94,8 +94,7 @@ extension SQLiteJobStore {
                     db, sql: "SELECT created_at FROM batches WHERE id = ?", arguments: [batchID])
                 else { return true }
                 _ = try Self.moveChunk(batchID: batchID, createdAt: createdAt, db: db)
-                let more = try Bool.fetchOne(
-                    db, sql: "SELECT EXISTS (SELECT 1 FROM batch_chunks WHERE batch_id = ?)", arguments: [batchID]) ?? false
+                let more = try Self.hasChunks(batchID: batchID, db: db)
                 try db.execute(
                     sql: "UPDATE batches SET state = ?, touched_at = ? WHERE id = ?",
                     arguments: [more ? "committing" : "live", more ? Timestamp.now.milliseconds : nil, batchID])
@@ -114,6 +113,12 @@ extension SQLiteJobStore {
         else { return }
         while try moveChunk(batchID: batchID, createdAt: row[0], db: db) {}
         try db.execute(sql: "UPDATE batches SET state = 'live', touched_at = NULL WHERE id = ?", arguments: [batchID])
+    }
+
+    /// Whether the batch has jobs still waiting in chunks.
+    private static func hasChunks(batchID: String, db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM batch_chunks WHERE batch_id = ?)", arguments: [batchID]) ?? false
     }
 
     /// Makes the batch's first chunk jobs, queued and counted, and deletes it.
@@ -217,9 +222,7 @@ extension SQLiteJobStore {
             let id: String = row[0]
             if row[1] as String == "committing" {
                 // Rows staged in `jobs` by an older agentq: such a batch has no chunks.
-                let chunked = try read { db in
-                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM batch_chunks WHERE batch_id = ?)", arguments: [id])
-                } ?? false
+                let chunked = try read { db in try Self.hasChunks(batchID: id, db: db) }
                 if !chunked { try makeStagedRowsLive(batchID: id) }
                 try makeLive(batchID: id)
             } else {
